@@ -1,0 +1,43 @@
+# Two commands for users: `make serve` and `make test`. Both set up .venv and the model weights
+# first; re-running is fast because each step is skipped while its inputs are unchanged.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := $(CURDIR)/.venv
+VPY := $(VENV)/bin/python
+MODEL_DIR ?= $(CURDIR)/models
+PORT ?= 9090
+WORKERS ?= 1
+THREADS ?= 4
+export MODEL_DIR
+
+REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
+DEPS_STAMP := $(VENV)/.deps-installed
+MODELS_STAMP := $(MODEL_DIR)/.provisioned
+
+.PHONY: venv deps models serve test bench clean
+
+$(VPY):
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check --upgrade pip
+
+$(DEPS_STAMP): $(VPY) $(REQS)
+	PYTHON=$(VPY) ppocr_v5/scripts/install-deps.sh --test
+	touch $@
+
+deps: $(DEPS_STAMP)
+venv: deps
+
+$(MODELS_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_models.py
+	PATH=$(VENV)/bin:$$PATH $(VPY) ppocr_v5/scripts/provision_models.py --dest $(MODEL_DIR)
+	touch $@
+
+models: $(MODELS_STAMP)
+
+serve: deps models
+	cd ppocr_v5 && exec $(VENV)/bin/gunicorn --config gunicorn.conf.py _wsgi:app
+
+test: deps models
+	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) $(MODEL_DIR)

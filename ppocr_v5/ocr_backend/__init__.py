@@ -1,0 +1,1 @@
+"""Building blocks of the PP-OCRv5 Label Studio backend; model.py wires them together."""

@@ -1,0 +1,185 @@
+"""All configuration, parsed and validated once from the environment.
+
+Every other module receives a `Settings` instance instead of reading os.environ, so an invalid
+value stops start-up here with a message naming the variable, the value and what is allowed.
+"""
+import dataclasses
+import os
+import re
+from typing import Mapping, Optional
+
+LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
+             "ta", "te", "th")
+VARIANTS = ("mobile", "server")
+OUTPUT_TYPES = ("polygon", "rectangle")
+ENGINES = ("paddle", "onnxruntime")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off", "")
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message says how to fix it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    model_variant: str = "mobile"
+    ocr_lang: str = "ch"
+    device: str = "cpu"
+    score_threshold: float = 0.5
+    det_score_threshold: float = 0.6
+    output_type: str = "polygon"
+    include_transcription: bool = True
+    use_doc_orientation: bool = False
+    use_doc_unwarping: bool = False
+    use_textline_orientation: bool = False
+    label_studio_url: str = ""
+    label_studio_api_key: str = ""
+    # Weights: explicit folders win, then $MODEL_DIR/<model_name>/, then PaddleX's own download.
+    model_dir: str = ""
+    det_model_dir: str = ""
+    rec_model_dir: str = ""
+    inference_engine: str = "onnxruntime"
+    cpu_threads: int = 0  # 0: one per available core
+    rec_batch_size: int = 8
+    det_limit_side_len: int = 960
+    det_limit_type: str = "max"
+    # Image input limits (bad input must fail one task, never the process).
+    max_image_pixels: int = 80_000_000
+    max_image_bytes: int = 50 * 1024 * 1024
+    image_fetch_timeout: float = 20.0
+    block_private_urls: bool = False
+    # Optional Basic auth in front of /predict, /setup and /webhook.
+    basic_auth_user: str = ""
+    basic_auth_pass: str = ""
+    default_label: str = ""
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
+        r = _Reader(env)
+        settings = cls(
+            model_variant=r.choice("MODEL_VARIANT", VARIANTS, cls.model_variant),
+            ocr_lang=r.choice("OCR_LANG", LANGUAGES, cls.ocr_lang),
+            device=r.device("DEVICE", cls.device),
+            score_threshold=r.fraction("SCORE_THRESHOLD", cls.score_threshold),
+            det_score_threshold=r.fraction("DET_SCORE_THRESHOLD", cls.det_score_threshold),
+            output_type=r.choice("OUTPUT_TYPE", OUTPUT_TYPES, cls.output_type),
+            include_transcription=r.flag("INCLUDE_TRANSCRIPTION", cls.include_transcription),
+            use_doc_orientation=r.flag("USE_DOC_ORIENTATION", cls.use_doc_orientation),
+            use_doc_unwarping=r.flag("USE_DOC_UNWARPING", cls.use_doc_unwarping),
+            use_textline_orientation=r.flag("USE_TEXTLINE_ORIENTATION", cls.use_textline_orientation),
+            label_studio_url=r.url("LABEL_STUDIO_URL", cls.label_studio_url),
+            label_studio_api_key=r.text("LABEL_STUDIO_API_KEY", cls.label_studio_api_key),
+            model_dir=r.text("MODEL_DIR", cls.model_dir),
+            det_model_dir=r.text("DET_MODEL_DIR", cls.det_model_dir),
+            rec_model_dir=r.text("REC_MODEL_DIR", cls.rec_model_dir),
+            inference_engine=r.choice("INFERENCE_ENGINE", ENGINES, cls.inference_engine),
+            cpu_threads=r.integer("CPU_THREADS", cls.cpu_threads, minimum=0),
+            rec_batch_size=r.integer("REC_BATCH_SIZE", cls.rec_batch_size, minimum=1),
+            det_limit_side_len=r.integer("DET_LIMIT_SIDE_LEN", cls.det_limit_side_len, minimum=32),
+            det_limit_type=r.choice("DET_LIMIT_TYPE", ("max", "min"), cls.det_limit_type),
+            max_image_pixels=r.integer("MAX_IMAGE_PIXELS", cls.max_image_pixels, minimum=1),
+            max_image_bytes=r.integer("MAX_IMAGE_BYTES", cls.max_image_bytes, minimum=1),
+            image_fetch_timeout=r.number("IMAGE_FETCH_TIMEOUT", cls.image_fetch_timeout, minimum=0.1),
+            block_private_urls=r.flag("BLOCK_PRIVATE_URLS", cls.block_private_urls),
+            basic_auth_user=r.text("BASIC_AUTH_USER", cls.basic_auth_user),
+            basic_auth_pass=r.text("BASIC_AUTH_PASS", cls.basic_auth_pass),
+            default_label=r.text("DEFAULT_LABEL", cls.default_label),
+        )
+        if bool(settings.basic_auth_user) != bool(settings.basic_auth_pass):
+            raise ConfigError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither).")
+        return settings
+
+    @property
+    def uses_gpu(self) -> bool:
+        return self.device.startswith("gpu")
+
+    def public_summary(self) -> dict:
+        """Settings safe to log: secrets are masked."""
+        data = dataclasses.asdict(self)
+        for key in ("label_studio_api_key", "basic_auth_pass"):
+            if data[key]:
+                data[key] = "***"
+        return data
+
+
+class _Reader:
+    """Typed access to the environment; every error names the variable and the allowed values."""
+
+    def __init__(self, env: Mapping[str, str]):
+        self.env = env
+
+    def _raw(self, name):
+        value = self.env.get(name)
+        return None if value is None else value.strip()
+
+    def text(self, name, default):
+        value = self._raw(name)
+        return default if value is None else value
+
+    def choice(self, name, allowed, default):
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        if value.lower() not in allowed:
+            raise ConfigError(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}.")
+        return value.lower()
+
+    def flag(self, name, default):
+        value = self._raw(name)
+        if value is None:
+            return default
+        low = value.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"{name}={value!r} is not a boolean; use true or false.")
+
+    def number(self, name, default, minimum=None, maximum=None):
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfigError(f"{name}={value!r} is not a number.") from None
+        if number != number or (minimum is not None and number < minimum) or (
+                maximum is not None and number > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+            raise ConfigError(f"{name}={value!r} is out of range; use a number {bounds}.")
+        return number
+
+    def fraction(self, name, default):
+        return self.number(name, default, minimum=0.0, maximum=1.0)
+
+    def integer(self, name, default, minimum=None):
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        if not re.fullmatch(r"[+-]?\d+", value):
+            raise ConfigError(f"{name}={value!r} is not a whole number.")
+        number = int(value)
+        if minimum is not None and number < minimum:
+            raise ConfigError(f"{name}={value!r} is out of range; use a whole number >= {minimum}.")
+        return number
+
+    def device(self, name, default):
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        low = value.lower()
+        if low == "cpu" or re.fullmatch(r"gpu:\d+", low):
+            return low
+        if low == "gpu":
+            return "gpu:0"
+        raise ConfigError(f"{name}={value!r} is not valid; use cpu or gpu:N (for example gpu:0).")
+
+    def url(self, name, default):
+        value = self._raw(name)
+        if value is None or value == "":
+            return default
+        if not re.match(r"^https?://[^/\s]+", value):
+            raise ConfigError(f"{name}={value!r} is not an http(s) URL; use e.g. http://localhost:8080.")
+        return value.rstrip("/")
