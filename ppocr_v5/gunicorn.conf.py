@@ -1,0 +1,17 @@
+"""Gunicorn settings, read from the environment (the same names in make serve and Docker)."""
+import os
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '9090')}"
+workers = int(os.environ.get("WORKERS", "1"))
+# Threads let /health and /setup answer while a long /predict runs; OCR itself is serialised
+# per process by a lock, so more threads do not oversubscribe the cores.
+threads = int(os.environ.get("THREADS", "4"))
+worker_class = "gthread"
+# Label Studio waits up to 100 s for a batch; give a big batch a little more before killing it.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+graceful_timeout = 30
+# No preload: each worker builds its own pipeline lazily (CUDA does not survive fork).
+preload_app = False
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
