@@ -12,7 +12,7 @@ LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "kor
              "ta", "te", "th")
 VARIANTS = ("mobile", "server")
 OUTPUT_TYPES = ("polygon", "rectangle")
-ENGINES = ("paddle", "onnxruntime")
+ENGINES = ("auto", "paddle", "onnxruntime")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
@@ -39,11 +39,14 @@ class Settings:
     model_dir: str = ""
     det_model_dir: str = ""
     rec_model_dir: str = ""
-    inference_engine: str = "onnxruntime"
+    # auto: onnxruntime on CPU (fastest here), Paddle on GPU (CUDA build of paddlepaddle).
+    inference_engine: str = "auto"
     cpu_threads: int = 0  # 0: one per available core
     rec_batch_size: int = 8
-    det_limit_side_len: int = 960
-    det_limit_type: str = "max"
+    # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
+    det_limit_side_len: int = 64
+    det_limit_type: str = "min"
+    det_max_side_limit: int = 4000
     # Image input limits (bad input must fail one task, never the process).
     max_image_pixels: int = 80_000_000
     max_image_bytes: int = 50 * 1024 * 1024
@@ -79,6 +82,7 @@ class Settings:
             rec_batch_size=r.integer("REC_BATCH_SIZE", cls.rec_batch_size, minimum=1),
             det_limit_side_len=r.integer("DET_LIMIT_SIDE_LEN", cls.det_limit_side_len, minimum=32),
             det_limit_type=r.choice("DET_LIMIT_TYPE", ("max", "min"), cls.det_limit_type),
+            det_max_side_limit=r.integer("DET_MAX_SIDE_LIMIT", cls.det_max_side_limit, minimum=32),
             max_image_pixels=r.integer("MAX_IMAGE_PIXELS", cls.max_image_pixels, minimum=1),
             max_image_bytes=r.integer("MAX_IMAGE_BYTES", cls.max_image_bytes, minimum=1),
             image_fetch_timeout=r.number("IMAGE_FETCH_TIMEOUT", cls.image_fetch_timeout, minimum=0.1),
@@ -94,6 +98,22 @@ class Settings:
     @property
     def uses_gpu(self) -> bool:
         return self.device.startswith("gpu")
+
+    @property
+    def engine(self) -> str:
+        """The inference engine actually used ('auto' resolved by device)."""
+        if self.inference_engine != "auto":
+            return self.inference_engine
+        return "paddle" if self.uses_gpu else "onnxruntime"
+
+    def threads(self) -> int:
+        """CPU threads per worker: CPU_THREADS, else the cores this process may run on."""
+        if self.cpu_threads:
+            return self.cpu_threads
+        try:
+            return max(1, len(os.sched_getaffinity(0)))
+        except AttributeError:  # not Linux
+            return max(1, os.cpu_count() or 1)
 
     def public_summary(self) -> dict:
         """Settings safe to log: secrets are masked."""

@@ -1,0 +1,55 @@
+"""PP-OCRv5 pre-annotation backend for Label Studio: the LabelStudioMLBase subclass.
+
+This module only wires the pieces of ocr_backend/ together:
+settings (env, validated once) -> OCR engine (built lazily, once per process) -> per-task image
+fetch/decode -> OCR -> Label Studio results for the tags of the project's label config.
+"""
+import functools
+import logging
+from typing import List, Optional
+
+from label_studio_ml.model import LabelStudioMLBase
+
+from ocr_backend import interactive
+from ocr_backend.image_fetch import ImageFetcher
+from ocr_backend.label_config import parse_label_config
+from ocr_backend.ocr_engine import get_engine
+from ocr_backend.predictor import predict_tasks
+from ocr_backend.settings import Settings
+from ocr_backend.versioning import model_version
+
+logger = logging.getLogger(__name__)
+
+
+@functools.lru_cache(maxsize=1)
+def load_settings() -> Settings:
+    """The process's settings, parsed from the environment once."""
+    settings = Settings.from_env()
+    logger.info("settings: %s", settings.public_summary())
+    return settings
+
+
+@functools.lru_cache(maxsize=16)
+def _fetcher(settings: Settings, hostname: str, access_token: str) -> ImageFetcher:
+    # Shared per credentials so connection pools and exchanged PAT access tokens are reused.
+    return ImageFetcher(settings, hostname=hostname, access_token=access_token)
+
+
+class PPOCRv5Backend(LabelStudioMLBase):
+    """Pre-annotates images with text regions (Polygon/Rectangle + Labels + TextArea)."""
+
+    def __init__(self, label_config=None, train_output=None, **kwargs):
+        super().__init__(label_config=label_config, train_output=train_output, **kwargs)
+        self.settings = load_settings()
+        self.engine = get_engine(self.settings)  # cheap: the pipeline itself is built on first use
+        self.model_version = model_version(self.settings, self.engine.names)
+
+    def predict(self, tasks: List[dict], label_config: Optional[str] = None, context: Optional[dict] = None,
+                **kwargs) -> List[dict]:
+        """One prediction per task, in task order. `label_config` is the one the request came with."""
+        tags = parse_label_config(label_config or self.label_config or "")
+        fetch = _fetcher(self.settings, self.hostname or "", self.access_token or "").fetch
+        if context and context.get("result"):
+            return interactive.predict_interactive(tasks, context, tags, self.engine, fetch, self.settings,
+                                                   self.model_version)
+        return predict_tasks(tasks, tags, self.engine, fetch, self.settings, self.model_version)
