@@ -20,6 +20,7 @@ class GeometryTag:
     tag: str        # Label Studio tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
     shape: str      # polygon or rectangle
     labels: Tuple[str, ...] = ()   # only for *Labels tags
+    predicted_values: Tuple[str, ...] = ()   # the tag's predicted_values="A,B" attribute
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,25 @@ class OcrTags:
     labels_name: Optional[str] = None
     labels: Tuple[str, ...] = ()
     textarea_name: Optional[str] = None
+    predicted_values: Tuple[str, ...] = ()   # of the Labels tag
+
+    def geometry_named(self, name: str) -> Optional[GeometryTag]:
+        return next((g for g in self.geometries if g.name == name), None)
+
+    def label_for(self, geometry: GeometryTag, default_label: str = "") -> Optional[str]:
+        """The label every predicted region gets: the first of the tag's predicted_values that is
+        one of its labels, else DEFAULT_LABEL when it is one, else the first label (None: no
+        labels). The per-project attribute wins over the backend-wide DEFAULT_LABEL."""
+        if geometry.labels:
+            choices, wanted = geometry.labels, geometry.predicted_values
+        else:
+            choices, wanted = self.labels, self.predicted_values
+        if not choices:
+            return None
+        for candidate in (*wanted, default_label):
+            if candidate and candidate in choices:
+                return candidate
+        return choices[0]
 
     def geometry(self, output_type: str) -> GeometryTag:
         """The geometry tag to write: the one matching OUTPUT_TYPE when the config has both."""
@@ -41,6 +61,13 @@ class OcrTags:
 
 def _to_names(element) -> Tuple[str, ...]:
     return tuple(n.strip() for n in (element.get("toName") or "").split(",") if n.strip())
+
+
+def _predicted_values(element) -> Tuple[str, ...]:
+    if element is None:
+        return ()
+    raw = element.get("predicted_values") or element.get("predictedValues") or ""
+    return tuple(v.strip() for v in raw.split(",") if v.strip())
 
 
 @functools.lru_cache(maxsize=64)
@@ -60,7 +87,8 @@ def parse_label_config(config: str) -> OcrTags:
         controls = [el for el in root.iter() if name in _to_names(el) and el.get("name")]
         geometries = tuple(
             GeometryTag(el.get("name"), el.tag.lower(), GEOMETRY_TAGS[el.tag.lower()],
-                        tuple(lab.get("value") for lab in el if lab.tag.lower() == "label" and lab.get("value")))
+                        tuple(lab.get("value") for lab in el if lab.tag.lower() == "label" and lab.get("value")),
+                        _predicted_values(el))
             for el in controls if el.tag.lower() in GEOMETRY_TAGS)
         if not geometries:
             continue
@@ -74,6 +102,7 @@ def parse_label_config(config: str) -> OcrTags:
             labels=tuple(lab.get("value") for lab in labels_tag if lab.tag.lower() == "label" and lab.get("value"))
             if labels_tag is not None else (),
             textarea_name=textarea.get("name") if textarea is not None else None,
+            predicted_values=_predicted_values(labels_tag),
         )
     raise LabelConfigError(
         "the label config needs a <Polygon>, <Rectangle>, <PolygonLabels> or <RectangleLabels> tag with "

@@ -14,7 +14,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from .model_names import ModelNames, resolve_model_names
+from .geometry import rotate_back
+from .model_names import ModelNames, is_rtl, resolve_model_names
+from .reading_order import sort_regions
 from .settings import ConfigError, Settings
 from .weights import resolve_model_dir
 
@@ -55,8 +57,45 @@ def _official_config() -> dict:
     return parse_config(get_pipeline_path("OCR"))
 
 
+# Optional preprocessing modules: setting -> (env var, PaddleX model name, where in the config).
+PREPROCESSING_MODELS = (
+    ("use_doc_orientation", "USE_DOC_ORIENTATION", "PP-LCNet_x1_0_doc_ori",
+     ("SubPipelines", "DocPreprocessor", "SubModules", "DocOrientationClassify")),
+    ("use_doc_unwarping", "USE_DOC_UNWARPING", "UVDoc",
+     ("SubPipelines", "DocPreprocessor", "SubModules", "DocUnwarping")),
+    ("use_textline_orientation", "USE_TEXTLINE_ORIENTATION", "PP-LCNet_x1_0_textline_ori",
+     ("SubModules", "TextLineOrientation")),
+)
+
+
+class ModelUnavailableError(ConfigError):
+    """A model the settings need is neither in MODEL_DIR nor downloadable from here."""
+
+
+def preprocessing_model_dirs(settings: Settings) -> Dict[str, Optional[str]]:
+    """Model name -> local folder ($MODEL_DIR/<name>/) or None (PaddleX will try to download it),
+    for the preprocessing modules the settings switch on."""
+    return {name: resolve_model_dir(name, "", settings.model_dir, settings.engine, "")
+            for flag, _env, name, _path in PREPROCESSING_MODELS if getattr(settings, flag)}
+
+
+def missing_model_message(settings: Settings, names: Sequence[str], cause: BaseException) -> str:
+    """Why the pipeline could not be built, naming each model and how to provide it."""
+    envs = {name: env for _flag, env, name, _path in PREPROCESSING_MODELS}
+    root = settings.model_dir or "$MODEL_DIR"
+    files = "inference.yml + inference.onnx" if settings.engine == "onnxruntime" else \
+        "inference.yml + inference.json + inference.pdiparams"
+    wanted = "; ".join(f"{name} (for {envs.get(name, 'this setting')}=true) in {os.path.join(root, name)}/"
+                       for name in names)
+    return (f"cannot load {wanted}: not found locally and the download failed ({cause}). "
+            f"Copy the PaddleX inference model folder there ({files}; `make models` style provisioning "
+            f"on a machine with internet, e.g. paddlex's official {names[0]}_infer.tar), or switch the "
+            f"setting off.")
+
+
 def build_pipeline_config(settings: Settings, names: ModelNames, det_dir: Optional[str],
-                          rec_dir: Optional[str], official: dict) -> dict:
+                          rec_dir: Optional[str], official: dict,
+                          extra_dirs: Optional[Dict[str, Optional[str]]] = None) -> dict:
     """PaddleX's official OCR pipeline config with this backend's overrides (pure)."""
     cfg = copy.deepcopy(official)
     use_doc = settings.use_doc_orientation or settings.use_doc_unwarping
@@ -85,6 +124,12 @@ def build_pipeline_config(settings: Settings, names: ModelNames, det_dir: Option
         # Filtering by SCORE_THRESHOLD happens once, in PaddleX.
         "score_thresh": settings.score_threshold,
     })
+    for flag, _env, name, path in PREPROCESSING_MODELS:
+        if getattr(settings, flag) and (extra_dirs or {}).get(name):
+            node = cfg
+            for key in path:
+                node = node[key]
+            node.update({"model_name": name, "model_dir": extra_dirs[name]})
     return cfg
 
 
@@ -122,23 +167,6 @@ def _to_points(poly) -> Tuple[Point, ...]:
     return tuple((float(x), float(y)) for x, y in arr)
 
 
-def _rotate_back(points: Sequence[Point], angle: int, rotated_w: int, rotated_h: int) -> Tuple[Point, ...]:
-    """Map points on a page turned `angle` degrees counter-clockwise back onto the original page."""
-    if angle == 0:
-        return tuple(points)
-    out = []
-    for x, y in points:
-        if angle == 90:    # original (w,h) -> rotated (h,w): x' = y, y' = w - x
-            out.append((rotated_h - y, x))
-        elif angle == 180:
-            out.append((rotated_w - x, rotated_h - y))
-        elif angle == 270:
-            out.append((y, rotated_w - x))
-        else:
-            raise ValueError(f"unsupported page angle {angle}")
-    return tuple(out)
-
-
 class OcrEngine:
     """Lazily built PaddleX OCR pipeline for one set of settings."""
 
@@ -151,6 +179,9 @@ class OcrEngine:
                                          settings.engine, "DET_MODEL_DIR")
         self.rec_dir = resolve_model_dir(self.names.rec, settings.rec_model_dir, settings.model_dir,
                                          settings.engine, "REC_MODEL_DIR")
+        # Preprocessing weights exist only on model hubs: local folders where present, else PaddleX
+        # downloads by name (which fails within seconds offline; _build turns that into a clear error).
+        self.extra_dirs = preprocessing_model_dirs(settings)
         self._pipeline = None
         self._lock = threading.Lock()
 
@@ -162,11 +193,21 @@ class OcrEngine:
         check_device(self.settings)
         prepare_environment(self.settings)
         from paddlex import create_pipeline
-        config = build_pipeline_config(self.settings, self.names, self.det_dir, self.rec_dir, _official_config())
+        config = build_pipeline_config(self.settings, self.names, self.det_dir, self.rec_dir, _official_config(),
+                                       self.extra_dirs)
         logger.info("building PaddleX OCR pipeline: det=%s (%s) rec=%s (%s) engine=%s device=%s",
                     self.names.det, self.det_dir or "download", self.names.rec, self.rec_dir or "download",
                     self.settings.engine, self.settings.device)
-        return create_pipeline(config=config, **engine_arguments(self.settings))
+        to_download = [n for n in (self.names.det, self.names.rec) if not (self.det_dir if n == self.names.det
+                                                                            else self.rec_dir)]
+        to_download += [name for name, folder in self.extra_dirs.items() if not folder]
+        try:
+            return create_pipeline(config=config, **engine_arguments(self.settings))
+        except Exception as exc:
+            if not to_download:
+                raise
+            # PaddleX raises a bare Exception from deep inside its downloader; say what is missing.
+            raise ModelUnavailableError(missing_model_message(self.settings, to_download, exc)) from exc
 
     def pipeline(self):
         """The PaddleX pipeline (built on first use). Callers must hold `self.lock`."""
@@ -190,10 +231,26 @@ class OcrEngine:
                 use_doc_orientation_classify=self.settings.use_doc_orientation,
                 use_doc_unwarping=self.settings.use_doc_unwarping,
                 use_textline_orientation=self.settings.use_textline_orientation,
+                return_word_box=self.settings.word_boxes,
             )))
         return self._convert(result, image_bgr.shape[1], image_bgr.shape[0])
 
+    def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
+        """(text, score) of each crop, read as one line: recognition only, no detection."""
+        if not crops:
+            return []
+        with self._lock:
+            items = list(self.pipeline().text_rec_model.predict(list(crops)))
+        return [(str(item["rec_text"]), float(item["rec_score"])) for item in items]
+
+    def detect(self, image_bgr: np.ndarray) -> List[Tuple[Point, ...]]:
+        """Text line polygons of one image (the pipeline's detector settings), no recognition."""
+        with self._lock:
+            result = next(iter(self.pipeline().text_det_model.predict([image_bgr])))
+        return [_to_points(poly) for poly in result["dt_polys"]]
+
     def _convert(self, result, width: int, height: int) -> OcrOutput:
+        """PaddleX result -> lines on the image as uploaded (width x height), in reading order."""
         angle = 0
         doc = result.get("doc_preprocessor_res") if self.settings.use_doc_orientation or self.settings.use_doc_unwarping else None
         if doc is not None:
@@ -203,13 +260,49 @@ class OcrEngine:
                 logger.warning("USE_DOC_UNWARPING=true: regions cannot be mapped back onto the "
                                "uploaded image exactly; returning no regions for this image.")
                 return OcrOutput(lines=(), doc_angle=0)
-            angle = int(doc.get("angle", 0) or 0) % 360
-        out_w, out_h = (height, width) if angle in (90, 270) else (width, height)
+            angle = int(doc.get("angle", 0) or 0) % 360   # -1 (not classified) -> 359 -> below
+            if angle not in (0, 90, 180, 270):
+                angle = 0
         lines = []
-        for poly, text, score in zip(result["rec_polys"], result["rec_texts"], result["rec_scores"]):
-            points = _rotate_back(_to_points(poly), angle, out_w, out_h)
+        if self.settings.word_boxes and result.get("text_word") is not None:
+            entries = []
+            for tokens, boxes, score in zip(result["text_word"], result["text_word_region"], result["rec_scores"]):
+                entries.extend((points, text, score) for points, text in words(tokens, boxes))
+        else:
+            entries = zip(result["rec_polys"], result["rec_texts"], result["rec_scores"])
+        for poly, text, score in entries:
+            points = tuple(rotate_back(_to_points(poly), angle, width, height))
             lines.append(TextLine(points=points, text=str(text), score=float(score)))
+        lines = sort_regions(lines, lambda line: line.points, rtl=is_rtl(self.settings.ocr_lang))
         return OcrOutput(lines=tuple(lines), doc_angle=angle)
+
+
+def words(tokens: Sequence[str], boxes: Sequence) -> List[Tuple[Tuple[Point, ...], str]]:
+    """PaddleX word-box tokens (words, spaces and punctuation, one box each) -> (box, word) per
+    whitespace-separated word; a word's box is the hull of its tokens' boxes."""
+    out: List[Tuple[Tuple[Point, ...], str]] = []
+    text, pts = "", []
+
+    def flush():
+        nonlocal text, pts
+        if text.strip():
+            xs = [p[0] for p in pts]
+            ys = [p[1] for p in pts]
+            out.append((((min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))),
+                        text.strip()))
+        text, pts = "", []
+
+    for token, box in zip(tokens, boxes):
+        token = str(token)
+        if token[:1].isspace():
+            flush()
+        if token.strip():
+            text += token
+            pts.extend(_to_points(box))
+        if token[-1:].isspace():
+            flush()
+    flush()
+    return out
 
 
 _ENGINES: Dict[Settings, OcrEngine] = {}

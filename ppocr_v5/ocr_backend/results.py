@@ -7,7 +7,7 @@ import secrets
 from typing import Iterable, List, Optional, Sequence
 
 from . import geometry
-from .label_config import OcrTags
+from .label_config import GeometryTag, OcrTags
 from .ocr_engine import TextLine
 
 
@@ -23,14 +23,43 @@ def new_region_ids(count: int) -> List[str]:
     return ids
 
 
-def pick_label(tags: OcrTags, geometry_labels: Sequence[str], configured: str = "") -> Optional[str]:
-    """The label for every region: DEFAULT_LABEL when the config has it, else the first label."""
+def pick_label(tags: OcrTags, geometry_labels: Sequence[str], configured: str = "",
+               predicted: Sequence[str] = ()) -> Optional[str]:
+    """The label for every region: the first of `predicted` (a predicted_values attribute) that
+    exists, else DEFAULT_LABEL when the config has it, else the first label."""
     choices = tuple(geometry_labels) or tags.labels
     if not choices:
         return None
-    if configured and configured in choices:
-        return configured
+    for candidate in (*predicted, configured):
+        if candidate and candidate in choices:
+            return candidate
     return choices[0]
+
+
+def geometry_value(points: Sequence[geometry.Point], shape: str, width: int, height: int) -> dict:
+    """A region's geometry value: the detector's polygon, or the rectangle that hugs it (rotated
+    for a skewed line, Label Studio's convention)."""
+    if shape == "polygon":
+        return {"points": geometry.to_percent(points, width, height), "closed": True}
+    return geometry.ls_rect(points, width, height)
+
+
+def encode_region(region_id: str, geo: GeometryTag, value: dict, tags: OcrTags, width: int, height: int,
+                  text: Optional[str], label: Optional[str], score: Optional[float]) -> List[dict]:
+    """The result items of one region: geometry (with its label for *Labels tags), a `labels` item
+    when the config has a separate Labels tag, and a `textarea` item unless `text` is None."""
+    common = {"id": region_id, "to_name": tags.image_name, "original_width": width,
+              "original_height": height, "image_rotation": 0}
+    if score is not None:
+        common["score"] = round(float(score), 4)
+    is_labels_tag = geo.tag.endswith("labels")
+    geo_value = dict(value, **{geo.tag: [label] if label else []}) if is_labels_tag else value
+    items = [dict(common, from_name=geo.name, type=geo.tag, value=geo_value)]
+    if tags.labels_name and not is_labels_tag and label:
+        items.append(dict(common, from_name=tags.labels_name, type="labels", value=dict(value, labels=[label])))
+    if text is not None and tags.textarea_name:
+        items.append(dict(common, from_name=tags.textarea_name, type="textarea", value=dict(value, text=[text])))
+    return items
 
 
 def encode_lines(lines: Iterable[TextLine], tags: OcrTags, width: int, height: int, output_type: str,
@@ -38,26 +67,12 @@ def encode_lines(lines: Iterable[TextLine], tags: OcrTags, width: int, height: i
     """Label Studio `result` items for `lines` on an image of width x height pixels."""
     lines = list(lines)
     geo = tags.geometry(output_type)
-    chosen = pick_label(tags, geo.labels, label)
+    chosen = tags.label_for(geo, label)
     items: List[dict] = []
     for line, region_id in zip(lines, new_region_ids(len(lines))):
-        if geo.shape == "polygon":
-            value = {"points": geometry.to_percent(line.points, width, height), "closed": True}
-        else:
-            value = geometry.percent_rect(line.points, width, height)
-        common = {"id": region_id, "to_name": tags.image_name, "original_width": width,
-                  "original_height": height, "image_rotation": 0, "score": round(line.score, 4)}
-        if geo.tag.endswith("labels"):
-            geo_value = dict(value, **{geo.tag: [chosen] if chosen else []})
-        else:
-            geo_value = value
-        items.append(dict(common, from_name=geo.name, type=geo.tag, value=geo_value))
-        if tags.labels_name and not geo.tag.endswith("labels") and chosen:
-            items.append(dict(common, from_name=tags.labels_name, type="labels",
-                              value=dict(value, labels=[chosen])))
-        if include_text and tags.textarea_name:
-            items.append(dict(common, from_name=tags.textarea_name, type="textarea",
-                              value=dict(value, text=[line.text])))
+        value = geometry_value(line.points, geo.shape, width, height)
+        items.extend(encode_region(region_id, geo, value, tags, width, height,
+                                   line.text if include_text else None, chosen, line.score))
     return items
 
 

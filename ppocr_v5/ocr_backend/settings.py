@@ -56,6 +56,8 @@ class Settings:
     basic_auth_user: str = ""
     basic_auth_pass: str = ""
     default_label: str = ""
+    # One region per word (PaddleX return_word_box) instead of one per line.
+    word_boxes: bool = False
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -90,6 +92,7 @@ class Settings:
             basic_auth_user=r.text("BASIC_AUTH_USER", cls.basic_auth_user),
             basic_auth_pass=r.text("BASIC_AUTH_PASS", cls.basic_auth_pass),
             default_label=r.text("DEFAULT_LABEL", cls.default_label),
+            word_boxes=r.flag("WORD_BOXES", cls.word_boxes),
         )
         if bool(settings.basic_auth_user) != bool(settings.basic_auth_pass):
             raise ConfigError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither).")

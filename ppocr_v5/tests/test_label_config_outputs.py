@@ -1,0 +1,139 @@
+"""The label config decides the output: which geometry tag, which label, whether text comes along;
+and every /predict uses the config it was sent with, also concurrently."""
+import concurrent.futures
+import io
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import model
+from ocr_backend import results
+from ocr_backend.label_config import parse_label_config
+from ocr_backend.model_names import resolve_model_names
+from ocr_backend.ocr_engine import OcrOutput, TextLine
+
+W, H = 400, 200
+STRAIGHT = TextLine(points=((40, 20), (240, 20), (240, 40), (40, 40)), text="hello", score=0.9)
+# 200 px long, 20 px thick, turned 10 degrees clockwise on screen.
+SKEWED = TextLine(points=((100.0, 100.0), (296.96, 134.73), (293.49, 154.42), (96.53, 119.70)), text="skew",
+                  score=0.8)
+
+
+def config(geometry_tags, textarea=True):
+    text = '<TextArea name="text" toName="image" perRegion="true"/>' if textarea else ""
+    return f'<View><Image name="image" value="$image"/>{geometry_tags}{text}</View>'
+
+
+LABELS = '<Label value="Text"/><Label value="Title"/><Label value="Stamp"/>'
+
+
+def by_type(items):
+    return {it["type"]: it for it in items}
+
+
+@pytest.mark.parametrize("tag, shape", [("Polygon", "polygon"), ("Rectangle", "rectangle"),
+                                        ("PolygonLabels", "polygon"), ("RectangleLabels", "rectangle")])
+def test_every_geometry_tag_kind_is_understood(tag, shape):
+    body = LABELS if tag.endswith("Labels") else ""
+    tags = parse_label_config(config(f'<{tag} name="g" toName="image">{body}</{tag}>'))
+    items = results.encode_lines([STRAIGHT], tags, W, H, "polygon")
+    geo = by_type(items)[tag.lower()]
+    assert ("points" in geo["value"]) == (shape == "polygon")
+    if tag.endswith("Labels"):
+        assert geo["value"][tag.lower()] == ["Text"]
+    assert by_type(items)["textarea"]["value"]["text"] == ["hello"]
+    assert len({it["id"] for it in items}) == 1
+
+
+def test_output_type_picks_between_two_geometry_tags():
+    tags = parse_label_config(config('<Polygon name="p" toName="image"/><Rectangle name="r" toName="image"/>'))
+    assert by_type(results.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["from_name"] == "r"
+    assert by_type(results.encode_lines([STRAIGHT], tags, W, H, "polygon"))["polygon"]["from_name"] == "p"
+
+
+def test_skewed_line_gets_a_rotated_rectangle_and_straight_line_an_axis_aligned_one():
+    tags = parse_label_config(config('<Rectangle name="r" toName="image"/>'))
+    skew = by_type(results.encode_lines([SKEWED], tags, W, H, "rectangle"))["rectangle"]["value"]
+    assert skew["rotation"] == pytest.approx(10, abs=0.2)
+    assert skew["width"] * W / 100 == pytest.approx(200, abs=1) and skew["height"] * H / 100 == pytest.approx(20, abs=1)
+    assert (skew["x"] * W / 100, skew["y"] * H / 100) == (pytest.approx(100, abs=0.5), pytest.approx(100, abs=0.5))
+    straight = by_type(results.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["value"]
+    assert straight == {"x": 10.0, "y": 10.0, "width": 50.0, "height": 10.0, "rotation": 0.0}
+
+
+@pytest.mark.parametrize("attr, default, expected", [
+    ("", "", "Text"),                       # first label
+    ("", "Title", "Title"),                 # DEFAULT_LABEL names another
+    ("", "Missing", "Text"),                # DEFAULT_LABEL not in this config
+    ('predicted_values="Stamp"', "Title", "Stamp"),        # the project's attribute wins
+    ('predicted_values="Nope, Title,Stamp"', "", "Title"),  # first listed that exists
+])
+def test_label_choice(attr, default, expected):
+    for geometry in (f'<RectangleLabels name="g" toName="image" {attr}>{LABELS}</RectangleLabels>',
+                     f'<Labels name="l" toName="image" {attr}>{LABELS}</Labels><Polygon name="g" toName="image"/>'):
+        tags = parse_label_config(config(geometry))
+        items = results.encode_lines([STRAIGHT], tags, W, H, "polygon", label=default)
+        labelled = [it for it in items if it["type"] in ("labels", "rectanglelabels")]
+        assert len(labelled) == 1
+        assert labelled[0]["value"][labelled[0]["type"]] == [expected]
+
+
+def test_no_textarea_or_no_transcription_means_regions_without_text():
+    no_text_area = parse_label_config(config('<Polygon name="p" toName="image"/>', textarea=False))
+    assert [it["type"] for it in results.encode_lines([STRAIGHT], no_text_area, W, H, "polygon")] == ["polygon"]
+    with_area = parse_label_config(config('<Polygon name="p" toName="image"/>'))
+    items = results.encode_lines([STRAIGHT], with_area, W, H, "polygon", include_text=False)
+    assert [it["type"] for it in items] == ["polygon"]
+
+
+# --- one backend instance, configs alternating (also from threads) ----------------------------
+
+class FakeEngine:
+    """Answers every page with one line, slowly, so concurrent requests overlap."""
+
+    def __init__(self, settings):
+        self.names = resolve_model_names(settings.model_variant, settings.ocr_lang)
+        self.lock = threading.Lock()
+
+    def run(self, image):
+        time.sleep(0.01)
+        return OcrOutput(lines=(STRAIGHT,))
+
+
+class FakeFetcher:
+    def __init__(self):
+        buf = io.BytesIO()
+        Image.fromarray(np.full((H, W, 3), 255, np.uint8)).save(buf, "PNG")
+        self.png = buf.getvalue()
+
+    def fetch(self, url, task_id=None):
+        return self.png
+
+
+POLY_CONFIG = config('<PolygonLabels name="poly" toName="image"><Label value="Line"/></PolygonLabels>')
+RECT_CONFIG = ('<View><Image name="img" value="$picture"/><Rectangle name="box" toName="img"/>'
+               '<Labels name="kind" toName="img"><Label value="Word"/></Labels></View>')
+
+
+def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeypatch):
+    monkeypatch.setattr(model, "get_engine", FakeEngine)
+    fetcher = FakeFetcher()
+    monkeypatch.setattr(model, "_fetcher", lambda *args: fetcher)
+    backend = model.PPOCRv5Backend(label_config=POLY_CONFIG)
+
+    def ask(i):
+        if i % 2:
+            out = backend.predict([{"id": i, "data": {"picture": "x.png"}}], label_config=RECT_CONFIG)
+            return i, {(it["from_name"], it["to_name"], it["type"]) for it in out[0]["result"]}
+        out = backend.predict([{"id": i, "data": {"image": "x.png"}}], label_config=POLY_CONFIG)
+        return i, {(it["from_name"], it["to_name"], it["type"]) for it in out[0]["result"]}
+
+    expect_rect = {("box", "img", "rectangle"), ("kind", "img", "labels")}
+    expect_poly = {("poly", "image", "polygonlabels"), ("text", "image", "textarea")}
+    assert ask(0)[1] == expect_poly and ask(1)[1] == expect_rect
+    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+        for i, kinds in pool.map(ask, range(40)):
+            assert kinds == (expect_rect if i % 2 else expect_poly), i
