@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models serve test bench clean
+.PHONY: venv deps models tools serve test bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,15 @@ $(MODELS_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_models.py
 
 models: $(MODELS_STAMP)
 
+# Lint/validation tools for the Docker files, in their own venv (their pins clash with ours).
+tools:
+	PYTHON=$(PYTHON) tools/install-tools.sh
+
 serve: deps models
 	cd ppocr_v5 && exec $(VENV)/bin/gunicorn --config gunicorn.conf.py _wsgi:app
 
-test: deps models
+test: deps models tools
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) $(MODEL_DIR)
+	rm -rf $(VENV) $(MODEL_DIR) $(CURDIR)/.venv-tools

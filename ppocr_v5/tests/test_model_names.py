@@ -1,0 +1,34 @@
+import pytest
+
+from ocr_backend.model_names import resolve_model_names
+from ocr_backend.settings import LANGUAGES
+
+
+@pytest.mark.parametrize("variant", ["mobile", "server"])
+@pytest.mark.parametrize("lang", ["ch", "en"])
+def test_chinese_and_english_use_the_base_models(variant, lang):
+    names = resolve_model_names(variant, lang)
+    assert (names.det, names.rec, names.warnings) == (f"PP-OCRv5_{variant}_det", f"PP-OCRv5_{variant}_rec", ())
+
+
+@pytest.mark.parametrize("lang", [l for l in LANGUAGES if l not in ("ch", "en")])
+def test_other_languages_use_their_mobile_recogniser(lang):
+    names = resolve_model_names("mobile", lang)
+    assert names.rec == f"{lang}_PP-OCRv5_mobile_rec" and names.det == "PP-OCRv5_mobile_det"
+    assert not names.warnings
+
+
+def test_server_for_a_language_without_server_model_warns_and_uses_mobile():
+    names = resolve_model_names("server", "korean")
+    assert names.rec == "korean_PP-OCRv5_mobile_rec" and names.det == "PP-OCRv5_server_det"
+    assert len(names.warnings) == 1 and "korean_PP-OCRv5_mobile_rec" in names.warnings[0]
+
+
+def test_every_name_is_one_paddlex_knows():
+    from paddlex.inference.utils.official_models import ALL_MODELS, ONNX_SUPPORTED_MODELS
+    for lang in LANGUAGES:
+        for variant in ("mobile", "server"):
+            names = resolve_model_names(variant, lang)
+            assert {names.det, names.rec} <= set(ALL_MODELS)
+            # the onnxruntime engine downloads the official ONNX package by the same name
+            assert {names.det, names.rec} <= ONNX_SUPPORTED_MODELS

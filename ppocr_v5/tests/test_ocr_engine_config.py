@@ -1,0 +1,60 @@
+"""The PaddleX pipeline config and engine arguments, built from settings (no inference here)."""
+import pytest
+
+from ocr_backend.model_names import resolve_model_names
+from ocr_backend.ocr_engine import _official_config, build_pipeline_config, check_device, engine_arguments
+from ocr_backend.settings import ConfigError, Settings
+from ocr_backend.versioning import model_version
+
+
+def build(env):
+    s = Settings.from_env(env)
+    return build_pipeline_config(s, resolve_model_names(s.model_variant, s.ocr_lang), "/m/det", None,
+                                 _official_config())
+
+
+def test_official_config_with_our_models_and_thresholds():
+    cfg = build({"SCORE_THRESHOLD": "0.4", "DET_SCORE_THRESHOLD": "0.55"})
+    det, rec = cfg["SubModules"]["TextDetection"], cfg["SubModules"]["TextRecognition"]
+    assert cfg["pipeline_name"] == "OCR" and cfg["text_type"] == "general"
+    assert (det["model_name"], det["model_dir"]) == ("PP-OCRv5_mobile_det", "/m/det")
+    assert (rec["model_name"], rec["model_dir"]) == ("PP-OCRv5_mobile_rec", None)
+    # the detector score goes to box_thresh; the pixel threshold keeps PaddleX's default
+    assert det["box_thresh"] == 0.55 and det["thresh"] == 0.3
+    assert rec["score_thresh"] == 0.4
+
+
+def test_preprocessing_modules_exist_only_when_enabled():
+    plain = build({})
+    assert plain["use_doc_preprocessor"] is False and "SubPipelines" not in plain
+    assert "TextLineOrientation" not in plain["SubModules"]
+    full = build({"USE_DOC_ORIENTATION": "true", "USE_TEXTLINE_ORIENTATION": "true"})
+    doc = full["SubPipelines"]["DocPreprocessor"]
+    assert full["use_doc_preprocessor"] and doc["use_doc_orientation_classify"] and not doc["use_doc_unwarping"]
+    assert "TextLineOrientation" in full["SubModules"]
+
+
+def test_engine_arguments_match_the_cores():
+    args = engine_arguments(Settings.from_env({"CPU_THREADS": "2"}))
+    assert args == {"device": "cpu", "engine": "onnxruntime",
+                    "engine_config": {"intra_op_num_threads": 2, "inter_op_num_threads": 1}}
+    assert engine_arguments(Settings.from_env({"INFERENCE_ENGINE": "paddle"})) == {"device": "cpu", "engine": "paddle"}
+
+
+def test_gpu_without_a_cuda_build_is_a_clear_error():
+    with pytest.raises(ConfigError, match="DEVICE=gpu:0 needs a CUDA build of PaddlePaddle"):
+        check_device(Settings.from_env({"DEVICE": "gpu:0"}))
+    with pytest.raises(ConfigError, match="INFERENCE_ENGINE=paddle"):
+        check_device(Settings.from_env({"DEVICE": "gpu:0", "INFERENCE_ENGINE": "onnxruntime"}))
+
+
+def test_model_version_is_stable_and_tracks_prediction_settings():
+    def version(env):
+        s = Settings.from_env(env)
+        return model_version(s, resolve_model_names(s.model_variant, s.ocr_lang))
+    base = version({})
+    assert base == version({"LABEL_STUDIO_API_KEY": "x", "CPU_THREADS": "1"})  # no effect on output
+    assert "PP-OCRv5_mobile_det+PP-OCRv5_mobile_rec" in base
+    for env in ({"SCORE_THRESHOLD": "0.4"}, {"OUTPUT_TYPE": "rectangle"}, {"MODEL_VARIANT": "server"},
+                {"INCLUDE_TRANSCRIPTION": "false"}, {"DET_LIMIT_SIDE_LEN": "960"}):
+        assert version(env) != base, env
