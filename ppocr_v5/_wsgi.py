@@ -28,10 +28,12 @@ from label_studio_ml.api import init_app  # noqa: E402
 
 from http_extensions import extend_app  # noqa: E402
 from model import PPOCRv5Backend, load_settings  # noqa: E402
+from ocr_backend.ocr_engine import get_engine  # noqa: E402
 from ocr_backend.settings import ConfigError  # noqa: E402
 
 try:
     SETTINGS = load_settings()
+    get_engine(SETTINGS)  # resolves and checks the model folders now; the weights load on first use
 except ConfigError as exc:
     sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
     sys.exit(2)

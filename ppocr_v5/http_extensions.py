@@ -38,7 +38,8 @@ def predict_view():
         tasks = data.get("tasks")
         if not isinstance(tasks, list):
             raise BadRequest("'tasks' must be a list of task objects")
-        params = data.get("params") or {}
+        params = data.get("params")
+        params = {} if params is None else params
         if not isinstance(params, dict):
             raise BadRequest("'params' must be an object")
         context = params.get("context")

@@ -39,9 +39,11 @@ def load_gt(page_id):
 
 
 def corpus_pages(lang, count):
+    """`count` pages of `lang`, spread evenly over the sorted list (so several documents, not one)."""
     with open(os.path.join(PUBLIC, "index.json"), encoding="utf-8") as f:
-        pages = [p["id"] for p in json.load(f)["pages"] if p["lang"] == lang]
-    return sorted(pages)[:count]
+        pages = sorted(p["id"] for p in json.load(f)["pages"] if p["lang"] == lang)
+    step = max(1, len(pages) // count)
+    return pages[::step][:count]
 
 
 
