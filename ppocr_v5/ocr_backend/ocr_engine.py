@@ -271,9 +271,12 @@ class OcrEngine:
         else:
             entries = zip(result["rec_polys"], result["rec_texts"], result["rec_scores"])
         for poly, text, score in entries:
-            points = tuple(rotate_back(_to_points(poly), angle, width, height))
-            lines.append(TextLine(points=points, text=str(text), score=float(score)))
+            lines.append(TextLine(points=_to_points(poly), text=str(text), score=float(score)))
+        # Order on the page as PaddleX turned it (upright), then map back: on the page as uploaded
+        # a turned page's text does not run top to bottom.
         lines = sort_regions(lines, lambda line: line.points, rtl=is_rtl(self.settings.ocr_lang))
+        lines = [dataclasses.replace(line, points=tuple(rotate_back(line.points, angle, width, height)))
+                 for line in lines]
         return OcrOutput(lines=tuple(lines), doc_angle=angle)
 
 
