@@ -2,6 +2,8 @@
 import dataclasses
 from typing import Tuple
 
+from .settings import VERSION_VARIANTS
+
 # OCR_LANG -> prefix of the dedicated PP-OCRv5 recogniser. ch and en share the base model,
 # which reads simplified/traditional Chinese, English and Japanese.
 _REC_PREFIX = {
@@ -17,8 +19,15 @@ class ModelNames:
     warnings: Tuple[str, ...] = ()
 
 
+# PP-OCRv6 variants (PPOCR_VERSION=v6); disjoint from v5's mobile/server, so the variant names the family.
+V6_VARIANTS = VERSION_VARIANTS["v6"]
+
+
 def resolve_model_names(variant: str, lang: str) -> ModelNames:
     """Detection and recognition model names for MODEL_VARIANT and OCR_LANG (already validated)."""
+    if variant in V6_VARIANTS:
+        # One multilingual (ch/en/ja) recogniser per size; settings.py refuses other languages.
+        return ModelNames(det=f"PP-OCRv6_{variant}_det", rec=f"PP-OCRv6_{variant}_rec")
     det = f"PP-OCRv5_{variant}_det"
     if lang in ("ch", "en"):
         return ModelNames(det=det, rec=f"PP-OCRv5_{variant}_rec")

@@ -11,6 +11,11 @@ from typing import Mapping, Optional
 LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
              "ta", "te", "th")
 VARIANTS = ("mobile", "server")
+# PPOCR_VERSION -> its MODEL_VARIANT values (first = default). The sets are disjoint, so the variant
+# alone names the model family (model_names.py relies on that).
+VERSION_VARIANTS = {"v5": VARIANTS, "v6": ("small", "tiny", "medium")}
+# PP-OCRv6 ships one recogniser (Chinese, English, Japanese); other languages stay on v5.
+V6_LANGUAGES = ("ch", "en")
 OUTPUT_TYPES = ("polygon", "rectangle")
 ENGINES = ("auto", "paddle", "onnxruntime")
 _TRUE = ("1", "true", "yes", "on")
@@ -23,6 +28,7 @@ class ConfigError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
+    ppocr_version: str = "v5"
     model_variant: str = "mobile"
     ocr_lang: str = "ch"
     device: str = "cpu"
@@ -63,9 +69,11 @@ class Settings:
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if env is None else env
         r = _Reader(env)
+        version = r.choice("PPOCR_VERSION", tuple(VERSION_VARIANTS), cls.ppocr_version)
         settings = cls(
-            model_variant=r.choice("MODEL_VARIANT", VARIANTS, cls.model_variant),
-            ocr_lang=r.choice("OCR_LANG", LANGUAGES, cls.ocr_lang),
+            ppocr_version=version,
+            model_variant=r.variant("MODEL_VARIANT", version),
+            ocr_lang=r.language("OCR_LANG", version, cls.ocr_lang),
             device=r.device("DEVICE", cls.device),
             score_threshold=r.fraction("SCORE_THRESHOLD", cls.score_threshold),
             det_score_threshold=r.fraction("DET_SCORE_THRESHOLD", cls.det_score_threshold),
@@ -148,6 +156,23 @@ class _Reader:
         if value.lower() not in allowed:
             raise ConfigError(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}.")
         return value.lower()
+
+    def variant(self, name, version):
+        allowed = VERSION_VARIANTS[version]
+        value = self._raw(name)
+        if value is None or value == "":
+            return allowed[0]
+        if value.lower() not in allowed:
+            raise ConfigError(f"{name}={value!r} is not a PP-OCR{version} variant (PPOCR_VERSION={version}); "
+                              f"use one of: {', '.join(allowed)}.")
+        return value.lower()
+
+    def language(self, name, version, default):
+        lang = self.choice(name, LANGUAGES, default)
+        if version == "v6" and lang not in V6_LANGUAGES:
+            raise ConfigError(f"{name}={lang!r} has no PP-OCRv6 recogniser (v6 reads Chinese, English and "
+                              f"Japanese: {', '.join(V6_LANGUAGES)}); use PPOCR_VERSION=v5 for it.")
+        return lang
 
     def flag(self, name, default):
         value = self._raw(name)
