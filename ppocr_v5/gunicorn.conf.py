@@ -15,3 +15,20 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+
+
+def on_starting(server):
+    """Check the settings and model folders in the master, before any worker forks.
+
+    A worker that exits at import (what _wsgi.py does on a bad setting) is otherwise respawned by
+    the master forever; failing here makes gunicorn itself exit non-zero with the message.
+    """
+    import sys
+
+    from ocr_backend.ocr_engine import OcrEngine
+    from ocr_backend.settings import ConfigError, Settings
+    try:
+        OcrEngine(Settings.from_env())  # parses every variable and checks the model folders; loads nothing
+    except ConfigError as exc:
+        sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
+        sys.exit(2)

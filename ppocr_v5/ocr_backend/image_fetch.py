@@ -215,7 +215,7 @@ class ImageFetcher:
             if self.block_private and not to_ls:
                 self._check_public(url)
             headers = self._auth.headers() if to_ls else {}
-            resp = self._get(url, headers)
+            resp = self._get(url, headers, to_ls)
             if resp.is_redirect:
                 resp.close()
                 hops += 1
@@ -238,15 +238,18 @@ class ImageFetcher:
                     raise ImageFetchError(f"unexpected HTTP {resp.status_code} for {safe_url(url)}")
                 return self._read_body(resp, url, deadline)
 
-    def _get(self, url: str, headers: dict) -> requests.Response:
+    def _get(self, url: str, headers: dict, to_ls: bool = False) -> requests.Response:
+        # When Label Studio itself is out of reach, the likely fix is the URL we were given.
+        hint = (f"; is Label Studio running at {safe_url(self.label_studio_url)}? "
+                f"check LABEL_STUDIO_URL" if to_ls else "")
         try:
             return self._session.get(url, headers=headers, stream=True, allow_redirects=False,
                                      timeout=(self.timeout, self.timeout))
         except requests.Timeout:
             raise ImageFetchError(f"no answer from {safe_url(url)} within "
-                                  f"{self.timeout:g} s") from None
+                                  f"{self.timeout:g} s{hint}") from None
         except requests.RequestException as exc:
-            raise ImageFetchError(f"cannot download {safe_url(url)}: {_reason(exc)}") from None
+            raise ImageFetchError(f"cannot download {safe_url(url)}: {_reason(exc)}{hint}") from None
 
     def _read_body(self, resp: requests.Response, url: str, deadline: float) -> bytes:
         declared = resp.headers.get("Content-Length", "")
