@@ -19,7 +19,6 @@ import datetime
 import json
 import os
 import platform
-import statistics
 import sys
 import tempfile
 import threading

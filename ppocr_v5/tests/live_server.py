@@ -166,6 +166,13 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+def page_bytes(page_id: str) -> bytes:
+    """The PNG file of a public corpus page."""
+    from corpus import PUBLIC
+    with open(os.path.join(PUBLIC, "images", f"{page_id}.png"), "rb") as f:
+        return f.read()
+
+
 def png(image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")

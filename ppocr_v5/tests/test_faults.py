@@ -15,8 +15,9 @@ import time
 import pytest
 import requests
 
-from corpus import POLYGON_CONFIG, PUBLIC, corpus_pages
-from live_server import GUNICORN, PPOCR_DIR, REPO, Gunicorn, Recorder, closed_port_url, free_port, server_env
+from corpus import POLYGON_CONFIG, corpus_pages
+from live_server import (GUNICORN, PPOCR_DIR, REPO, Gunicorn, Recorder, closed_port_url, free_port, page_bytes,
+                         server_env)
 
 pytestmark = pytest.mark.slow
 
@@ -33,7 +34,7 @@ def _label_studio(path, headers):
 
 @pytest.fixture(scope="module")
 def hosts():
-    pages = {f"/{p}.png": open(os.path.join(PUBLIC, "images", f"{p}.png"), "rb").read() for p in PAGES}
+    pages = {f"/{p}.png": page_bytes(p) for p in PAGES}
     images = Recorder(lambda path, headers: (200, {"Content-Type": "image/png"}, pages[path])
                       if path in pages else (404, {}, b""))
     label_studio = Recorder(_label_studio)

@@ -18,7 +18,7 @@ import requests
 from PIL import Image
 
 from corpus import POLYGON_CONFIG, PUBLIC
-from live_server import Gunicorn, Recorder, SilentListener, png
+from live_server import Gunicorn, Recorder, SilentListener, page_bytes, png
 
 pytestmark = pytest.mark.slow
 
@@ -86,8 +86,7 @@ def odd_images() -> dict:
 def hosts():
     """The image host (good, odd and bad files), a silent host, a fake Label Studio that checks
     the token, and a foreign host that records every header it gets."""
-    files = {f"/{p}.png": ("image/png", open(os.path.join(PUBLIC, "images", f"{p}.png"), "rb").read())
-             for p in (EN_PAGE, ZH_PAGE)}
+    files = {f"/{p}.png": ("image/png", page_bytes(p)) for p in (EN_PAGE, ZH_PAGE)}
     files.update(odd_images())
     good_png = png(crop())
     files.update({
