@@ -7,7 +7,6 @@ and each prediction is written as soon as its task is done: after a crash or Ctr
 command again picks up where it stopped. Failed tasks get no prediction (a re-run retries them).
 """
 import dataclasses
-import logging
 import os
 import sys
 import time
@@ -21,10 +20,6 @@ from ocr_backend.versioning import model_version
 from . import ls_project, runners
 from .task_worker import Job, Outcome
 
-logger = logging.getLogger(__name__)
-
-
-@dataclasses.dataclass
 class RunAborted(ConfigError):
     """The engine cannot run with these settings (e.g. weights missing): stop instead of failing every task."""
 

@@ -1,0 +1,138 @@
+"""`ppocr-v5 annotate` logic with a fake Label Studio client and a fake engine (fast); the real
+thing runs in e2e/test_e2e_annotate_project.py. Also the launcher `make cli` installs."""
+import base64
+import dataclasses
+import os
+import subprocess
+import sys
+import types
+
+import cv2
+import numpy as np
+import pytest
+
+from cli import annotate, runners
+from cli.task_worker import Job, TaskAnnotator
+from corpus import POLYGON_CONFIG, REPO
+from ocr_backend.ocr_engine import OcrEngine, OcrOutput, TextLine
+from ocr_backend.settings import ConfigError, Settings
+from ocr_backend.versioning import model_version
+
+
+def _png_uri(width=60, height=20):
+    ok, data = cv2.imencode(".png", np.full((height, width, 3), 255, np.uint8))
+    return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode()
+
+
+class FakeEngine:
+    def __init__(self, error=None):
+        self.error = error
+        self.calls = 0
+
+    def run(self, image):
+        self.calls += 1
+        if self.error:
+            raise self.error
+        return OcrOutput(lines=(TextLine(points=((1, 1), (50, 1), (50, 15), (1, 15)), text="hi", score=0.9),))
+
+
+class FakeClient:
+    """The SDK calls the command makes, answered from memory."""
+
+    def __init__(self, tasks, predicted=(), refuse=()):
+        ns = types.SimpleNamespace
+        self.written = []
+        self.projects = ns(get=lambda id: ns(label_config=POLYGON_CONFIG))
+        self.tasks = ns(list=lambda project, page_size, fields: [ns(model_dump=lambda t=t: dict(t)) for t in tasks])
+        self.predictions = ns(list=lambda project: [ns(task=t, model_version=v) for t, v in predicted],
+                              create=self._create)
+        self.ml = ns(list=lambda project: [])
+        self.refuse = set(refuse)
+
+    def _create(self, task, result, score, model_version):
+        if task in self.refuse:
+            raise RuntimeError("HTTP 400")
+        self.written.append((task, model_version, result))
+
+
+@pytest.fixture
+def settings():
+    return Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "CPU_THREADS": "1"})
+
+
+@pytest.fixture
+def fake_runner(monkeypatch):
+    """run_inline with a FakeEngine in place of PaddleX."""
+    engine = FakeEngine()
+
+    def run_inline(job, tasks):
+        annotator = TaskAnnotator(job, engine=engine)
+        for task in tasks:
+            yield annotator.annotate(task)
+    monkeypatch.setattr(runners, "run_inline", run_inline)
+    return engine
+
+
+def test_backend_version_is_what_the_backend_computes(settings):
+    assert annotate.backend_version(settings) == model_version(settings, OcrEngine(settings).names)
+
+
+def test_predicted_tasks_are_skipped_and_failures_listed(settings, fake_runner):
+    version = annotate.backend_version(settings)
+    tasks = [{"id": 1, "data": {"image": _png_uri()}}, {"id": 2, "data": {"image": _png_uri()}},
+             {"id": 3, "data": {"image": "data:image/png;base64,AAAA"}}, {"id": 4, "data": {"image": _png_uri()}},
+             {"id": 5, "data": {"image": _png_uri()}}]
+    client = FakeClient(tasks, predicted=[(1, version), (2, "someone-else")], refuse=[5])
+    summary = annotate.annotate_project(client, 7, settings, progress=False)
+    assert (summary.total, summary.done, summary.skipped) == (5, 2, 1)
+    assert [task for task, _, _ in client.written] == [2, 4]
+    assert {v for _, v, _ in client.written} == {version}
+    assert [r["type"] for r in client.written[0][2]] == ["polygon", "labels", "textarea"]
+    failed = dict(summary.failed)
+    assert set(failed) == {3, 5} and "ImageDecodeError" in failed[3] and "HTTP 400" in failed[5]
+    assert "task 3: ImageDecodeError" in summary.report()
+
+
+def test_limit_leaves_the_rest_for_the_next_run(settings, fake_runner):
+    tasks = [{"id": i, "data": {"image": _png_uri()}} for i in range(1, 5)]
+    client = FakeClient(tasks)
+    summary = annotate.annotate_project(client, 7, settings, limit=1, progress=False)
+    assert (summary.done, summary.left) == (1, 3) and "3 left (--limit)" in summary.report()
+
+
+def test_unusable_settings_stop_the_run_instead_of_failing_every_task(settings, fake_runner):
+    fake_runner.error = ConfigError("weights missing")
+    client = FakeClient([{"id": i, "data": {"image": _png_uri()}} for i in range(1, 4)])
+    with pytest.raises(annotate.RunAborted, match="weights missing"):
+        annotate.annotate_project(client, 7, settings, progress=False)
+    assert fake_runner.calls == 1 and not client.written
+
+
+def test_cpu_threads_are_shared_out_unless_set(settings):
+    job = Job(dataclasses.replace(settings, cpu_threads=0), POLYGON_CONFIG, "v")
+    assert runners.split_threads(job, workers=2, cores=5).settings.cpu_threads == 2
+    assert runners.split_threads(job, workers=8, cores=2).settings.cpu_threads == 1
+    assert runners.split_threads(Job(settings, POLYGON_CONFIG, "v"), 2, 16).settings.cpu_threads == 1
+
+
+def test_url_and_key_from_the_command_line_win():
+    s = annotate.settings_for("http://ls:8080/", "k2", env={"LABEL_STUDIO_URL": "http://x:1", "LABEL_STUDIO_API_KEY": "k1"})
+    assert (s.label_studio_url, s.label_studio_api_key) == ("http://ls:8080", "k2")
+    s = annotate.settings_for("", "", env={"LABEL_STUDIO_URL": "http://x:1", "LABEL_STUDIO_API_KEY": "k1"})
+    assert (s.label_studio_url, s.label_studio_api_key) == ("http://x:1", "k1")
+
+
+def test_installed_launcher_runs_the_command(tmp_path):
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    os.symlink(sys.executable, venv / "bin" / "python")
+    subprocess.run([sys.executable, os.path.join(REPO, "ppocr_v5", "scripts", "install_cli.py"), "--venv", str(venv),
+                    "--model-dir", str(tmp_path / "weights")], check=True, capture_output=True)
+    launcher = venv / "bin" / "ppocr-v5"
+    assert os.access(launcher, os.X_OK) and launcher.read_text().startswith(f"#!{venv / 'bin' / 'python'}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MODEL_DIR", "PYTHONPATH")}
+    # Run it with this interpreter (the fake venv's python has no site-packages of its own).
+    r = subprocess.run([sys.executable, str(launcher), "annotate", "--project", "1"], capture_output=True,
+                       text=True, env=env, cwd=str(tmp_path))
+    # No URL or key anywhere: the command itself answers, with the fix.
+    assert r.returncode == 2 and "--url and --api-key" in r.stderr, r.stderr
