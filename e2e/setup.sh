@@ -1,39 +1,42 @@
 #!/usr/bin/env bash
 # Installs what the end-to-end suite needs beside the backend's .venv:
-#   .venv-ls   Label Studio (its own venv: its Django/SDK pins must not touch the backend's)
-#              plus Python Playwright, which drives the browser from a helper script run there
-#   chromium   Debian's build (Playwright's own browser download needs a host we cannot reach)
-# Idempotent: each step is skipped while what it installed is present at the pinned version,
-# so a warm re-run takes about a second.
+#   .venv-ls   e2e/requirements-ls.txt: Label Studio (own venv: its Django/SDK pins must not touch
+#              the backend's) and Python Playwright, which browser_check.py runs under
+#   chromium   Debian's build (Playwright's own browser download needs a host we cannot reach),
+#              with CJK fonts so Chinese transcriptions render in screenshots
+# Idempotent: .venv-ls is rebuilt only when requirements-ls.txt changes; a warm run takes < 1 s.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-LS_VERSION="${LS_VERSION:-1.23.2}"
-PLAYWRIGHT_VERSION="${PLAYWRIGHT_VERSION:-1.65.2}"
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+reqs="$here/requirements-ls.txt"
 VENV_LS="${VENV_LS:-$root/.venv-ls}"
 PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
-stamp="$VENV_LS/.e2e-deps-$LS_VERSION-$PLAYWRIGHT_VERSION"
+stamp="$VENV_LS/.e2e-deps-$(sha256sum "$reqs" | cut -c1-16)"
 
 if [[ ! -f "$stamp" ]]; then
+  echo "e2e: installing $reqs into $VENV_LS"
   [[ -x "$VENV_LS/bin/python" ]] || "$PYTHON" -m venv "$VENV_LS"
-  "$VENV_LS/bin/python" -m pip install -q --disable-pip-version-check \
-    "label-studio==$LS_VERSION" "playwright==$PLAYWRIGHT_VERSION"
+  "$VENV_LS/bin/python" -m pip install -q --disable-pip-version-check -r "$reqs" 2> >(grep -v "^WARNING: Location" >&2)
   # Fail here, not halfway through the suite, if the install is unusable.
-  "$VENV_LS/bin/python" - "$LS_VERSION" <<'EOF'
-import sys
+  "$VENV_LS/bin/python" - "$reqs" <<'PY'
+import re, sys
 from importlib.metadata import version
 import playwright.sync_api  # noqa: F401
-assert version("label-studio") == sys.argv[1], version("label-studio")
-EOF
+for name, want in re.findall(r"^([\w.-]+)==(\S+)", open(sys.argv[1]).read(), re.M):
+    assert version(name) == want, f"{name} {version(name)} installed, {want} pinned"
+PY
+  rm -f "$VENV_LS"/.e2e-deps-*
   touch "$stamp"
 fi
 
 if [[ ! -x /usr/bin/chromium ]]; then
-  if [[ $(id -u) -ne 0 ]] && ! command -v sudo >/dev/null; then
-    echo "e2e: /usr/bin/chromium is missing; install Debian's chromium package as root" >&2
-    exit 1
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "e2e: /usr/bin/chromium is missing; as root: apt-get install chromium fonts-noto-cjk" >&2; exit 1; }
+    sudo="sudo"
   fi
-  sudo=""; [[ $(id -u) -ne 0 ]] && sudo="sudo"
+  echo "e2e: installing Debian chromium"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
 fi
-echo "e2e deps ok: label-studio $LS_VERSION, playwright $PLAYWRIGHT_VERSION, $(/usr/bin/chromium --version 2>/dev/null | head -1)"
+echo "e2e deps ok: $(grep -E '^[a-z]' "$reqs" | tr '\n' ' ')$(/usr/bin/chromium --version 2>/dev/null | head -1)"

@@ -47,6 +47,7 @@ class BackendServer:
 
     def stop(self) -> None:
         if self.proc:
-            # SIGINT: gunicorn's quick shutdown (SIGTERM waits up to graceful_timeout for workers).
-            self.proc.stop(timeout=20, sig=signal.SIGINT)
+            # SIGINT: gunicorn's quick shutdown (SIGTERM waits up to graceful_timeout for workers);
+            # nothing in a backend is worth waiting long for, so SIGKILL follows after 5 s.
+            self.proc.stop(timeout=5, sig=signal.SIGINT)
             self.proc = None

@@ -1,16 +1,20 @@
 """A throw-away Label Studio server and a small REST client for the calls the scenarios make."""
 import mimetypes
 import os
+import re
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import requests
 
-from .procs import Process, free_port
+from .procs import Process, free_port, log_tail
 
-LS_VERSION = "1.23.2"
+# The pinned version names the cached data dir: a new LS version must migrate its own.
+LS_VERSION = re.search(r"^label-studio==(\S+)", (Path(__file__).resolve().parents[1] / "requirements-ls.txt")
+                       .read_text(), re.M).group(1)
 USERNAME = "e2e@example.com"
 PASSWORD = "e2e-password-1"
 # The legacy token is the one `label-studio start --user-token` gives the first user.
@@ -60,15 +64,38 @@ class LabelStudioServer:
         return f"http://127.0.0.1:{self.port}"
 
     def _launch(self, data_dir: Path, log_name: str) -> Process:
-        self.port = free_port()
-        argv = [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(self.port),
-                "--data-dir", str(data_dir), "--username", USERNAME, "--password", PASSWORD,
-                "--user-token", LEGACY_TOKEN]
-        proc = Process("label-studio", argv, self.log_dir / log_name, cwd=data_dir, env=_ls_env(data_dir))
-        # LS quietly moves to the next port when ours was taken meanwhile; /version then never answers
-        # here and the start fails with the log instead of the suite talking to a stranger.
-        proc.wait_http(f"{self.url}/version", timeout=240)
-        return proc
+        for _attempt in range(3):
+            self.port = free_port()
+            argv = [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(self.port),
+                    "--data-dir", str(data_dir), "--username", USERNAME, "--password", PASSWORD,
+                    "--user-token", LEGACY_TOKEN]
+            log = self.log_dir / log_name
+            offset = log.stat().st_size if log.exists() else 0
+            proc = Process("label-studio", argv, log, cwd=data_dir, env=_ls_env(data_dir))
+            # LS quietly moves to the next port when ours was taken in the meantime; then another
+            # server may answer on ours. Go by the port it says it bound, and retry on a mismatch.
+            bound = self._bound_port(proc, offset)
+            if bound == self.port:
+                proc.wait_http(f"{self.url}/version", timeout=120)
+                return proc
+            proc.stop(timeout=30)
+        raise RuntimeError(f"label-studio did not bind the port it was given (3 tries); see {log}")
+
+    @staticmethod
+    def _bound_port(proc: Process, offset: int, timeout: float = 240) -> int:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with open(proc.log, "rb") as fh:
+                fh.seek(offset)
+                m = re.search(rb"Starting development server at http://[^:/]+:(\d+)/", fh.read())
+            if m:
+                return int(m.group(1))
+            if not proc.alive():
+                raise RuntimeError(f"label-studio exited with {proc.popen.returncode} during start; "
+                                   f"log {proc.log}:\n{log_tail(proc.log)}")
+            time.sleep(0.5)
+        proc.stop()
+        raise RuntimeError(f"label-studio did not start within {timeout:.0f} s; log {proc.log}:\n{log_tail(proc.log)}")
 
     def _build_template(self) -> None:
         staging = Path(tempfile.mkdtemp(prefix="ls-template-", dir=self.template.parent))
