@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models tools serve test bench clean
+.PHONY: venv deps models models-v6 cli tools serve test bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,14 +33,29 @@ $(MODELS_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_models.py
 
 models: $(MODELS_STAMP)
 
+# PP-OCRv6 tiny/small ONNX weights (PPOCR_VERSION=v6), verified like the v5 ones.
+MODELS_V6_STAMP := $(MODEL_DIR)/.provisioned-v6
+$(MODELS_V6_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_v6.py
+	$(VPY) ppocr_v5/scripts/provision_v6.py --dest $(MODEL_DIR)
+	touch $@
+
+models-v6: $(MODELS_V6_STAMP)
+
+# The `ppocr-v5` command (annotate whole projects, export PaddleOCR training data).
+CLI := $(VENV)/bin/ppocr-v5
+$(CLI): $(DEPS_STAMP) ppocr_v5/scripts/install_cli.py
+	$(VPY) ppocr_v5/scripts/install_cli.py --venv $(VENV) --model-dir $(MODEL_DIR)
+
+cli: $(CLI)
+
 # Lint/validation tools for the Docker files, in their own venv (their pins clash with ours).
 tools:
 	PYTHON=$(PYTHON) tools/install-tools.sh
 
-serve: deps models
+serve: deps models cli
 	cd ppocr_v5 && exec $(VENV)/bin/gunicorn --config gunicorn.conf.py _wsgi:app
 
-test: deps models tools
+test: deps models models-v6 cli tools
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -18,6 +18,7 @@ import sys
 
 logging.config.dictConfig({
     "version": 1,
+    "disable_existing_loggers": False,  # loggers of modules imported earlier (tests, gunicorn) keep working
     "formatters": {"standard": {"format": "[%(asctime)s] [%(levelname)s] [%(name)s] %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
                              "formatter": "standard"}},
