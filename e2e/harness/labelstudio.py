@@ -155,18 +155,16 @@ class LSClient:
                 handles.append(fh)
                 # Distinct field names: LS keeps only the last file of a repeated field.
                 files.append((f"file{i}", (p.name, fh, mimetypes.guess_type(p.name)[0] or "image/png")))
-            r = self.req("POST", f"/api/projects/{project}/import", files=files)
+            r = self.req("POST", f"/api/projects/{project}/import", params={"return_task_ids": "true"},
+                         files=files)
         finally:
             for fh in handles:
                 fh.close()
-        return list(r["task_ids"]) if "task_ids" in r else self._new_task_ids(project, r)
+        return list(r["task_ids"])
 
     def import_tasks(self, project: int, tasks: List[dict]) -> List[int]:
-        r = self.req("POST", f"/api/projects/{project}/import", json=tasks)
-        return list(r["task_ids"]) if "task_ids" in r else self._new_task_ids(project, r)
-
-    def _new_task_ids(self, project: int, _import_answer: dict) -> List[int]:
-        return sorted(t["id"] for t in self.tasks(project))
+        r = self.req("POST", f"/api/projects/{project}/import", params={"return_task_ids": "true"}, json=tasks)
+        return list(r["task_ids"])
 
     def tasks(self, project: int) -> List[dict]:
         r = self.req("GET", "/api/tasks/", params={"project": project, "page_size": 1000, "fields": "all"})
