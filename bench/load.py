@@ -115,8 +115,11 @@ def run_clients(server, image_host, names, refs, clients, per_client, on_done=No
                 latencies.append(seconds)
                 if found != refs[name]:
                     mismatches.append({"image": name, "expected": refs[name], "got": found})
+                done = len(latencies) + len(errors)
                 if on_done:
-                    on_done(len(latencies) + len(errors))
+                    on_done(done)
+                if done % 50 == 0:
+                    print(f"  {done}/{clients * per_client} requests done", flush=True)
 
     start = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:

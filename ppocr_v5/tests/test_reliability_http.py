@@ -289,3 +289,8 @@ def test_log_redaction_covers_headers_json_fields_and_configured_keys():
                            'b\'{"project": "1", "access_token": "tok123", "x": "k3y-value"}\'')
     assert "YW5uOnM" not in text and "sid=1" not in text and "tok123" not in text
     assert "k3y-value" not in text and '"project": "1"' in text and "Host: x" in text
+
+
+def test_gunicorn_access_log_survives_the_app_logging_config(bad_input_batch, server):
+    # The app's dictConfig used to disable gunicorn's loggers in the worker: no access log at all.
+    assert re.search(r'"POST /predict HTTP/1\.1" 200 ', server.log())
