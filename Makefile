@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models models-v6 cli tools serve test bench clean
+.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve test bench clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -52,11 +52,19 @@ cli: $(CLI)
 tools:
 	PYTHON=$(PYTHON) tools/install-tools.sh
 
+# Label Studio 1.23.2 (own venv, .venv-ls) + Playwright + Debian chromium for the end-to-end suite.
+e2e-deps:
+	e2e/setup.sh
+
 serve: deps models cli
 	cd ppocr_v5 && exec $(VENV)/bin/gunicorn --config gunicorn.conf.py _wsgi:app
 
-test: deps models models-v6 cli tools
+test: deps models models-v6 cli tools e2e-deps
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
+# Only the end-to-end suite (real Label Studio and browser).
+e2e: deps models models-v6 cli e2e-deps
+	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest e2e $(PYTEST_ARGS)
+
 clean:
-	rm -rf $(VENV) $(MODEL_DIR) $(CURDIR)/.venv-tools
+	rm -rf $(VENV) $(MODEL_DIR) $(CURDIR)/.venv-tools $(CURDIR)/.venv-ls $(CURDIR)/.cache/e2e

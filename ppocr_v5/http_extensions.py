@@ -96,6 +96,19 @@ def setup_view():
     return jsonify({"model_version": wrapper.model_version})
 
 
+def webhook_view():
+    """Acknowledge Label Studio's webhooks without acting on them.
+
+    This backend does not train. The stock 1.0.9 view would start a training job for every event
+    (TASKS_CREATED on each import included), forking the worker and crashing on model_dir=None.
+    """
+    data = request.get_json(silent=True)
+    action = data.get("action") if isinstance(data, dict) else None
+    if not action:
+        return jsonify({"error": "webhook body must be a JSON object with an 'action'"}), 400
+    return jsonify({"status": "ignored", "action": action}), 200
+
+
 def _auth_ok(settings) -> bool:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Basic "):
@@ -123,6 +136,7 @@ def extend_app(app, settings):
     install_log_redaction(settings)
     app.view_functions["_predict"] = predict_view
     app.view_functions["_setup"] = setup_view
+    app.view_functions["webhook"] = webhook_view
 
     if settings.basic_auth_user:
         @app.before_request

@@ -197,3 +197,14 @@ def test_invalid_configuration_stops_start_up_with_a_message(env, needle):
     proc = _start([sys.executable, "_wsgi.py", "--port", str(_free_port())], env)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 2 and needle in out and "Traceback" not in out
+
+
+def test_webhooks_are_acknowledged_without_starting_training(app_client, monkeypatch):
+    import label_studio_ml.api as stock
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the stock webhook handler (training job) must not run")
+    monkeypatch.setattr(stock._manager, "webhook", no_training)
+    response = post(app_client, "/webhook", {"action": "TASKS_CREATED", "project": {"id": 1}, "tasks": []})
+    assert response.status_code == 200 and response.get_json() == {"status": "ignored", "action": "TASKS_CREATED"}
+    assert post(app_client, "/webhook", {"project": {}}).status_code == 400
