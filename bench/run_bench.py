@@ -1,0 +1,440 @@
+"""`make bench`: the backend over HTTP, as Label Studio calls it, on a corpus of pages.
+
+Starts the backend as the README does (gunicorn from ppocr_v5/ with gunicorn.conf.py), serves the
+page images from a loopback HTTP server, POSTs /setup then /predict with tasks
+{"id": n, "data": {"image": "http://127.0.0.1:PORT/<page>.png"}} and measures:
+
+  * time from process start to the first prediction (lazy model load included),
+  * per-page latency p50/p95 (one task per request, one request at a time, after warm-up),
+  * throughput in pages/s for batches of --batch tasks per request and for --clients concurrent
+    one-task clients,
+  * peak RSS of the server process tree (master + workers),
+  * accuracy: LS results converted back to pixel polygons, scored by the corpus' score.py
+    (detection P/R/F1 @ IoU 0.5, CER) overall and per language,
+  * the peer configuration (PaddleX OCR pipeline, Paddle engine with oneDNN off = run_mode
+    "paddle", rebuilt for every request, one task at a time) on --peer-pages pages, in a separate
+    process, and our speed as a ratio to it.
+
+Prints a table, writes bench/results/latest.json.
+
+    .venv/bin/python bench/run_bench.py                       # public corpus, everything
+    .venv/bin/python bench/run_bench.py --corpus DIR          # any corpus in the same format
+    .venv/bin/python bench/run_bench.py --pages 10 --peer-pages 1   # a quick run
+    .venv/bin/python bench/run_bench.py --env REC_BATCH_SIZE=1 --env DET_LIMIT_SIDE_LEN=960 ...
+"""
+import argparse
+import concurrent.futures
+import datetime
+import functools
+import http.server
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import common  # noqa: E402
+
+LABEL_CONFIG = ('<View><Image name="image" value="$image"/><Labels name="label" toName="image">'
+                '<Label value="Text"/></Labels><Polygon name="poly" toName="image"/>'
+                '<TextArea name="transcription" toName="image" editable="true" perRegion="true" '
+                'required="false"/></View>')
+# Server variables taken from our own environment only when given with --env.
+SERVER_VARS = ("PORT", "HOST", "WORKERS", "THREADS")
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values, q):
+    """Percentile with linear interpolation (q in 0..100)."""
+    v = sorted(values)
+    if not v:
+        return None
+    k = (len(v) - 1) * q / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+class ImageServer:
+    """Serves the corpus images/ folder on 127.0.0.1 (a thread, for the whole run)."""
+
+    def __init__(self, folder):
+        handler = functools.partial(_QuietHandler, directory=folder)
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, name):
+        return f"http://127.0.0.1:{self.port}/{name}"
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+class RssSampler:
+    """Peak RSS of a process tree, sampled every `period` seconds in a thread."""
+
+    def __init__(self, pid, period=0.1):
+        import psutil
+        self.proc = psutil.Process(pid)
+        self.period = period
+        self.peak = 0
+        self.current = 0
+        self._stop = threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def tree_rss(self):
+        import psutil
+        total = 0
+        try:
+            procs = [self.proc] + self.proc.children(recursive=True)
+        except psutil.Error:
+            return 0
+        for p in procs:
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        return total
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.current = self.tree_rss()
+            self.peak = max(self.peak, self.current)
+            self._stop.wait(self.period)
+
+    def stop(self):
+        self._stop.set()
+
+
+class Backend:
+    """gunicorn --config gunicorn.conf.py _wsgi:app, run from ppocr_v5/ as the README says."""
+
+    def __init__(self, env_extra, log_path, python_bin):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if k not in SERVER_VARS}
+        env.setdefault("MODEL_DIR", os.path.join(REPO, "models"))
+        env.update({"PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"})
+        env.update(env_extra)
+        self.env = env
+        gunicorn = os.path.join(os.path.dirname(python_bin), "gunicorn")
+        self.log = open(log_path, "w")
+        self.t_start = time.perf_counter()
+        self.proc = subprocess.Popen([gunicorn, "--config", "gunicorn.conf.py", "_wsgi:app"],
+                                     cwd=os.path.join(REPO, "ppocr_v5"), env=env, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.rss = RssSampler(self.proc.pid)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def wait_health(self, session, timeout=180):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"backend exited with {self.proc.returncode}; see {self.log.name}")
+            try:
+                r = session.get(self.url + "/health", timeout=2)
+                if r.status_code == 200:
+                    return time.perf_counter() - self.t_start
+            except Exception:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"backend not healthy after {timeout}s; see {self.log.name}")
+
+    def stop(self):
+        self.rss.stop()
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Label Studio protocol
+def setup(session, url):
+    r = session.post(url + "/setup", json={"project": "1.1700000000", "schema": LABEL_CONFIG,
+                                           "hostname": "", "access_token": "",
+                                           "model_version": ""}, timeout=60)
+    r.raise_for_status()
+    return r.json()
+
+
+def predict(session, url, tasks, timeout=600):
+    r = session.post(url + "/predict", json={"tasks": tasks, "label_config": LABEL_CONFIG,
+                                             "project": "1.1700000000", "params": {}},
+                     timeout=timeout)
+    r.raise_for_status()
+    results = r.json()["results"]
+    if len(results) != len(tasks):
+        raise RuntimeError(f"{len(tasks)} tasks, {len(results)} predictions")
+    return results
+
+
+def ls_to_lines(prediction):
+    """One LS prediction -> [{"points": [[x, y] px], "text": ...}] (regions joined by id)."""
+    regions = {}
+    for item in prediction.get("result", []):
+        reg = regions.setdefault(item.get("id"), {"points": None, "text": ""})
+        v = item.get("value", {})
+        w, h = item.get("original_width"), item.get("original_height")
+        if item.get("type") == "polygon":
+            reg["points"] = [[x * w / 100.0, y * h / 100.0] for x, y in v["points"]]
+        elif item.get("type") == "rectangle":
+            import math
+            x, y = v["x"] * w / 100.0, v["y"] * h / 100.0
+            rw, rh = v["width"] * w / 100.0, v["height"] * h / 100.0
+            a = math.radians(v.get("rotation", 0) or 0)
+            c, s = math.cos(a), math.sin(a)
+            reg["points"] = [[x + dx * c - dy * s, y + dx * s + dy * c]
+                             for dx, dy in ((0, 0), (rw, 0), (rw, rh), (0, rh))]
+        elif item.get("type") == "textarea":
+            t = v.get("text") or [""]
+            reg["text"] = t[0] if isinstance(t, list) else str(t)
+    return [r for r in regions.values() if r["points"]]
+
+
+# --------------------------------------------------------------------------------------------
+# peer: PaddleX OCR pipeline, Paddle engine, oneDNN off, rebuilt per request
+PEER_CODE = r"""
+import json, os, sys, time
+threads = sys.argv[3]
+os.environ.setdefault("PADDLE_PDX_CACHE_HOME", "/tmp/pdxcache")
+os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
+os.environ["PADDLE_PDX_CPU_NUM_THREADS"] = threads
+sys.path.insert(0, sys.argv[1])
+import common
+import cv2
+from paddlex import create_pipeline
+out = []
+for path in json.loads(sys.argv[2]):
+    t0 = time.perf_counter()
+    pipe = create_pipeline(config=common.ocr_config(), device="cpu", engine="paddle",
+                           engine_config={"run_mode": "paddle", "cpu_threads": int(threads)})
+    t1 = time.perf_counter()
+    res = list(pipe.predict(cv2.imread(path)))[0]
+    t2 = time.perf_counter()
+    out.append({"image": os.path.basename(path), "build_s": t1 - t0, "predict_s": t2 - t1,
+                "total_s": t2 - t0, "lines": len(res["rec_texts"])})
+    del pipe
+print("PEER_JSON " + json.dumps(out), flush=True)
+"""
+
+
+def run_peer(paths, threads, python_bin):
+    r = subprocess.run([python_bin, "-c", PEER_CODE, HERE, json.dumps(paths), str(threads)],
+                       capture_output=True, text=True, cwd=REPO)
+    for line in r.stdout.splitlines():
+        if line.startswith("PEER_JSON "):
+            return json.loads(line[len("PEER_JSON "):])
+    raise RuntimeError("peer run failed:\n" + r.stdout[-2000:] + r.stderr[-4000:])
+
+
+# --------------------------------------------------------------------------------------------
+def machine():
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+    except OSError:
+        model = platform.processor()
+    try:
+        import psutil
+        mem = f"{psutil.virtual_memory().total / 2 ** 30:.0f} GiB"
+    except Exception:
+        mem = "?"
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    return {"cpu": model, "cores": cores, "memory": mem, "os": platform.platform(),
+            "python": platform.python_version(), "load_avg_1m_at_start": load}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", default=os.path.relpath(common.DEFAULT_CORPUS, os.getcwd()),
+                    help="corpus split dir with index.json, images/, gt/ (default: %(default)s)")
+    ap.add_argument("--pages", type=int, default=0, help="use only the first N pages (0: all)")
+    ap.add_argument("--warmup", type=int, default=2, help="warm-up requests after the first prediction")
+    ap.add_argument("--batch", type=int, default=8, help="tasks per request in the batch phase")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent clients in the concurrency phase")
+    ap.add_argument("--throughput-pages", type=int, default=16,
+                    help="pages used by the batch and concurrency phases (0: all)")
+    ap.add_argument("--peer-pages", type=int, default=3, help="pages for the peer configuration (0: skip)")
+    ap.add_argument("--peer-threads", type=int, default=0, help="peer CPU threads (0: the cores we may use)")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
+                    help="extra backend environment (repeatable), e.g. REC_BATCH_SIZE=1")
+    ap.add_argument("--python", default=os.path.join(REPO, ".venv", "bin", "python"))
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "latest.json"))
+    a = ap.parse_args()
+
+    import requests
+    corpus = os.path.abspath(a.corpus)
+    pages = common.load_index(corpus)
+    if a.pages:
+        pages = pages[: a.pages]
+    if not pages:
+        sys.exit("no pages in " + corpus)
+    env_extra = dict(kv.split("=", 1) for kv in a.env)
+    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    pred_dir = tempfile.mkdtemp(prefix="bench_preds_")
+    log_path = os.path.join(os.path.dirname(a.out), "server.log")
+    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
+              "corpus": corpus, "pages": len(pages), "server_env": env_extra}
+    images = ImageServer(corpus)  # pages' "image" paths are relative to the split dir
+    task_of = {p["id"]: {"id": i + 1, "data": {"image": images.url(p["image"])}}
+               for i, p in enumerate(pages)}
+    session = requests.Session()
+    server = Backend(env_extra, log_path, a.python)
+    try:
+        # 1. start-up
+        t_health = server.wait_health(session)
+        setup(session, server.url)
+        first = pages[0]
+        predict(session, server.url, [task_of[first["id"]]])
+        t_first = time.perf_counter() - server.t_start
+        report["startup"] = {"health_s": round(t_health, 2), "first_prediction_s": round(t_first, 2)}
+        print(f"server healthy after {t_health:.1f}s, first prediction after {t_first:.1f}s", flush=True)
+        for p in pages[1: 1 + a.warmup]:
+            predict(session, server.url, [task_of[p["id"]]])
+
+        # 2. one page per request, sequential: latency + accuracy
+        lat = {}
+        for p in pages:
+            t0 = time.perf_counter()
+            res = predict(session, server.url, [task_of[p["id"]]])
+            lat[p["id"]] = time.perf_counter() - t0
+            lines = ls_to_lines(res[0])
+            common.write_preds(pred_dir, p["id"], [l["points"] for l in lines], [l["text"] for l in lines])
+            print(f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions", flush=True)
+        lv = list(lat.values())
+        report["latency"] = {"p50_s": round(pct(lv, 50), 3), "p95_s": round(pct(lv, 95), 3),
+                             "mean_s": round(statistics.mean(lv), 3), "pages": len(lv),
+                             "per_page_s": {k: round(v, 3) for k, v in lat.items()}}
+
+        tp_pages = pages if not a.throughput_pages else pages[: a.throughput_pages]
+        # 3. batches of --batch tasks per request
+        t0 = time.perf_counter()
+        for k in range(0, len(tp_pages), a.batch):
+            predict(session, server.url, [task_of[p["id"]] for p in tp_pages[k: k + a.batch]])
+        dt = time.perf_counter() - t0
+        report["batch"] = {"tasks_per_request": a.batch, "pages": len(tp_pages), "seconds": round(dt, 2),
+                           "pages_per_s": round(len(tp_pages) / dt, 3)}
+        print(f"batch of {a.batch}: {len(tp_pages) / dt:.3f} pages/s", flush=True)
+
+        # 4. concurrent clients, one task per request
+        def client(work):
+            s = requests.Session()
+            out = []
+            while True:
+                try:
+                    p = work.pop()
+                except IndexError:
+                    return out
+                t = time.perf_counter()
+                predict(s, server.url, [task_of[p["id"]]])
+                out.append(time.perf_counter() - t)
+
+        work = list(reversed(tp_pages))
+        t0 = time.perf_counter()
+        with concurrent.futures.ThreadPoolExecutor(a.clients) as ex:
+            lats = [x for f in [ex.submit(client, work) for _ in range(a.clients)] for x in f.result()]
+        dt = time.perf_counter() - t0
+        report["concurrent"] = {"clients": a.clients, "pages": len(tp_pages), "seconds": round(dt, 2),
+                                "pages_per_s": round(len(tp_pages) / dt, 3),
+                                "latency_p50_s": round(pct(lats, 50), 3), "latency_p95_s": round(pct(lats, 95), 3)}
+        print(f"{a.clients} clients: {len(tp_pages) / dt:.3f} pages/s", flush=True)
+        report["peak_rss_mb"] = round(server.rss.peak / 2 ** 20, 1)
+    finally:
+        server.stop()
+        images.close()
+
+    # 5. accuracy
+    rep = common.score(pred_dir, corpus, page_ids=[p["id"] for p in pages] if a.pages else None)
+    keep = ("precision", "recall", "f1", "cer", "cer_nows", "e2e_cer", "pages")
+    report["accuracy"] = {"overall": {k: rep["overall"][k] for k in keep},
+                          "by_lang": {lang: {k: s[k] for k in keep} for lang, s in rep["by_lang"].items()}}
+    shutil.rmtree(pred_dir, ignore_errors=True)
+
+    # 6. peer
+    if a.peer_pages:
+        threads = a.peer_threads or int(env_extra.get("CPU_THREADS", 0)) or report["machine"]["cores"]
+        peer_pages = pages[: a.peer_pages]
+        print(f"peer: PaddleX OCR pipeline, paddle engine, oneDNN off, rebuilt per request, "
+              f"{threads} threads, {len(peer_pages)} pages ...", flush=True)
+        peer = run_peer([os.path.join(corpus, p["image"]) for p in peer_pages], threads, a.python)
+        ours = [lat[p["id"]] for p in peer_pages]
+        peer_mean = statistics.mean(x["total_s"] for x in peer)
+        report["peer"] = {"threads": threads, "pages": peer,
+                          "mean_total_s": round(peer_mean, 3),
+                          "mean_build_s": round(statistics.mean(x["build_s"] for x in peer), 3),
+                          "mean_predict_s": round(statistics.mean(x["predict_s"] for x in peer), 3),
+                          "ours_mean_s_same_pages": round(statistics.mean(ours), 3),
+                          "speedup": round(peer_mean / statistics.mean(ours), 2)}
+
+    with open(a.out, "w") as f:
+        json.dump(report, f, indent=1, ensure_ascii=False)
+    print_table(report)
+    print(f"\nwrote {a.out}")
+
+
+def print_table(r):
+    m = r["machine"]
+    acc = r["accuracy"]
+    rows = [
+        ("machine", f"{m['cpu']}, {m['cores']} cores, {m['memory']} (load {m['load_avg_1m_at_start']:.1f} at start)"),
+        ("pages", f"{r['pages']} ({os.path.basename(r['corpus'])})"),
+        ("first prediction after process start", f"{r['startup']['first_prediction_s']:.1f} s"),
+        ("latency per page, 1 task/request", f"p50 {r['latency']['p50_s']:.2f} s, p95 {r['latency']['p95_s']:.2f} s"),
+        (f"throughput, {r['batch']['tasks_per_request']} tasks/request", f"{r['batch']['pages_per_s']:.2f} pages/s"),
+        (f"throughput, {r['concurrent']['clients']} concurrent clients", f"{r['concurrent']['pages_per_s']:.2f} pages/s "
+         f"(latency p50 {r['concurrent']['latency_p50_s']:.2f} s)"),
+        ("peak RSS (server process tree)", f"{r['peak_rss_mb']:.0f} MB"),
+        ("detection P / R / F1 @ IoU 0.5", f"{acc['overall']['precision']:.3f} / {acc['overall']['recall']:.3f} / "
+         f"{acc['overall']['f1']:.3f}"),
+        ("CER (matched lines)", f"{100 * acc['overall']['cer']:.2f} %"),
+    ]
+    for lang in ("en", "zh"):
+        if lang in acc["by_lang"]:
+            s = acc["by_lang"][lang]
+            rows.append((f"  {lang}: F1 / CER", f"{s['f1']:.3f} / {100 * s['cer']:.2f} %"))
+    if "peer" in r:
+        p = r["peer"]
+        rows.append((f"peer (PaddleX OCR, paddle fp32, rebuilt per request), {len(p['pages'])} pages",
+                     f"{p['mean_total_s']:.2f} s/page (build {p['mean_build_s']:.2f} s + predict {p['mean_predict_s']:.2f} s)"))
+        rows.append(("speed-up vs peer (same pages)", f"{p['speedup']:.1f}x"))
+    w = max(len(k) for k, _ in rows)
+    print("\n| " + "metric".ljust(w) + " | value |")
+    print("|" + "-" * (w + 2) + "|-------|")
+    for k, v in rows:
+        print(f"| {k.ljust(w)} | {v} |")
+    print("\nper language (F1 / CER / CER no-spaces):")
+    for lang, s in sorted(acc["by_lang"].items()):
+        print(f"  {lang:3s} pages={s['pages']:2d} F1={s['f1']:.3f} CER={100 * s['cer']:.2f}% "
+              f"CER_nows={100 * s['cer_nows']:.2f}%")
+
+
+if __name__ == "__main__":
+    main()
