@@ -33,10 +33,3 @@ def on_starting(server):
         sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
         sys.exit(2)
 
-
-def post_worker_init(worker):
-    """_wsgi.py's logging.config.dictConfig disables every logger that existed before it (the
-    default), which silences gunicorn's access log and its worker-side errors: turn them back on."""
-    import logging
-    for name in ("gunicorn.error", "gunicorn.access"):
-        logging.getLogger(name).disabled = False

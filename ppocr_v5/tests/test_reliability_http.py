@@ -292,5 +292,5 @@ def test_log_redaction_covers_headers_json_fields_and_configured_keys():
 
 
 def test_gunicorn_access_log_survives_the_app_logging_config(bad_input_batch, server):
-    # The app's dictConfig used to disable gunicorn's loggers in the worker: no access log at all.
+    # The app's logging dictConfig must not disable gunicorn's loggers in the worker (it once did).
     assert re.search(r'"POST /predict HTTP/1\.1" 200 ', server.log())
