@@ -56,5 +56,6 @@ def test_model_version_is_stable_and_tracks_prediction_settings():
     assert base == version({"LABEL_STUDIO_API_KEY": "x", "CPU_THREADS": "1"})  # no effect on output
     assert "PP-OCRv5_mobile_det+PP-OCRv5_mobile_rec" in base
     for env in ({"SCORE_THRESHOLD": "0.4"}, {"OUTPUT_TYPE": "rectangle"}, {"MODEL_VARIANT": "server"},
-                {"INCLUDE_TRANSCRIPTION": "false"}, {"DET_LIMIT_SIDE_LEN": "960"}):
+                {"INCLUDE_TRANSCRIPTION": "false"}, {"DET_LIMIT_SIDE_LEN": "960"}, {"WORD_BOXES": "true"},
+                {"PPOCR_VERSION": "v6"}):
         assert version(env) != base, env
