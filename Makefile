@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve test bench clean
+.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve test bench load clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,10 @@ serve: deps models cli
 
 test: deps models models-v6 cli tools e2e-deps
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
+
+# Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
+load: deps models
+	$(VPY) bench/load.py $(LOAD_ARGS)
 
 # Only the end-to-end suite (real Label Studio and browser).
 e2e: deps models models-v6 cli e2e-deps

@@ -15,6 +15,9 @@ preload_app = False
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn 27 opens one control socket per user (~/.gunicorn/gunicorn.ctl) shared by every
+# instance on the machine; we use none of its commands, and several backends may run side by side.
+control_socket_disable = True
 
 
 def on_starting(server):
