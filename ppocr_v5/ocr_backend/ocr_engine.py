@@ -16,6 +16,7 @@ import numpy as np
 
 from .geometry import rotate_back
 from .model_names import ModelNames, is_rtl, resolve_model_names
+from . import tiling
 from .reading_order import sort_regions
 from .settings import ConfigError, Settings
 from .weights import resolve_model_dir
@@ -225,15 +226,38 @@ class OcrEngine:
 
     def run(self, image_bgr: np.ndarray) -> OcrOutput:
         """Detect and recognise every text line of one BGR image."""
+        height, width = image_bgr.shape[:2]
+        limit = self.settings.det_max_side_limit
+        doc = self.settings.use_doc_orientation or self.settings.use_doc_unwarping
+        if max(height, width) > limit and min(height, width) <= limit and not doc:
+            return self._run_strips(image_bgr, limit)
+        return self._convert(self._predict(image_bgr), width, height)
+
+    def _predict(self, image_bgr: np.ndarray):
         with self._lock:
-            result = next(iter(self.pipeline().predict(
+            return next(iter(self.pipeline().predict(
                 image_bgr,
                 use_doc_orientation_classify=self.settings.use_doc_orientation,
                 use_doc_unwarping=self.settings.use_doc_unwarping,
                 use_textline_orientation=self.settings.use_textline_orientation,
                 return_word_box=self.settings.word_boxes,
             )))
-        return self._convert(result, image_bgr.shape[1], image_bgr.shape[0])
+
+    def _run_strips(self, image_bgr: np.ndarray, limit: int) -> OcrOutput:
+        """A very long image read in overlapping strips at full resolution (see tiling.py)."""
+        height, width = image_bgr.shape[:2]
+        axis = 1 if height >= width else 0   # 1: strips stacked vertically
+        spans = tiling.strip_spans(max(height, width), limit)
+        lines: List[TextLine] = []
+        for index, (start, end) in enumerate(spans):
+            strip = image_bgr[start:end] if axis == 1 else image_bgr[:, start:end]
+            found = self._convert(self._predict(np.ascontiguousarray(strip)), strip.shape[1], strip.shape[0]).lines
+            shifted = [dataclasses.replace(line, points=tuple(
+                (x, y + start) if axis == 1 else (x + start, y) for x, y in line.points)) for line in found]
+            keep = tiling.keep_in_zone([line.points for line in shifted], tiling.own_zone(spans, index), axis)
+            lines.extend(line for line, ok in zip(shifted, keep) if ok)
+        lines = sort_regions(lines, lambda line: line.points, rtl=is_rtl(self.settings.ocr_lang))
+        return OcrOutput(lines=tuple(lines))
 
     def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
         """(text, score) of each crop, read as one line: recognition only, no detection."""
