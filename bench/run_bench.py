@@ -381,7 +381,8 @@ def main():
     # 6. peer
     if a.peer_pages:
         threads = a.peer_threads or int(env_extra.get("CPU_THREADS", 0)) or report["machine"]["cores"]
-        peer_pages = pages[: a.peer_pages]
+        n = min(a.peer_pages, len(pages))  # spread over the corpus (it is sorted by language)
+        peer_pages = [pages[(2 * i + 1) * len(pages) // (2 * n)] for i in range(n)]
         print(f"peer: PaddleX OCR pipeline, paddle engine, oneDNN off, rebuilt per request, "
               f"{threads} threads, {len(peer_pages)} pages ...", flush=True)
         peer = run_peer([os.path.join(corpus, p["image"]) for p in peer_pages], threads, a.python)
