@@ -62,6 +62,10 @@ serve: deps models cli
 test: deps models models-v6 cli tools e2e-deps
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
+# Speed and accuracy over HTTP on the corpus, with the peer configuration as the yardstick.
+bench: deps models
+	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS)
+
 # Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
 load: deps models
 	$(VPY) bench/load.py $(LOAD_ARGS)

@@ -17,6 +17,7 @@ import numpy as np
 from .geometry import rotate_back
 from .model_names import ModelNames, is_rtl, resolve_model_names
 from . import tiling
+from .fast_rec import ParallelRecognizer
 from .reading_order import sort_regions
 from .settings import ConfigError, Settings
 from .weights import resolve_model_dir
@@ -184,6 +185,8 @@ class OcrEngine:
         # downloads by name (which fails within seconds offline; _build turns that into a clear error).
         self.extra_dirs = preprocessing_model_dirs(settings)
         self._pipeline = None
+        self._recognizer = None  # fast_rec.ParallelRecognizer, built with the pipeline
+        self._fast_unavailable = False
         self._lock = threading.Lock()
 
     @property
@@ -231,17 +234,55 @@ class OcrEngine:
         doc = self.settings.use_doc_orientation or self.settings.use_doc_unwarping
         if max(height, width) > limit and min(height, width) <= limit and not doc:
             return self._run_strips(image_bgr, limit)
-        return self._convert(self._predict(image_bgr), width, height)
+        return self._read(image_bgr)
+
+    @property
+    def uses_fast_recognition(self) -> bool:
+        """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs."""
+        s = self.settings
+        return (s.engine == "onnxruntime" and not s.uses_gpu and not s.word_boxes
+                and not (s.use_doc_orientation or s.use_doc_unwarping or s.use_textline_orientation))
+
+    def _read(self, image_bgr: np.ndarray) -> OcrOutput:
+        height, width = image_bgr.shape[:2]
+        if not self.uses_fast_recognition or self._fast_unavailable:
+            return self._convert(self._predict(image_bgr), width, height)
+        lines = sort_regions(self._read_fast(image_bgr), lambda line: line.points,
+                             rtl=is_rtl(self.settings.ocr_lang))
+        return OcrOutput(lines=tuple(lines))
+
+    def _read_fast(self, image_bgr: np.ndarray) -> List[TextLine]:
+        """PaddleX's detector and line crops, then fast_rec's parallel recogniser."""
+        from paddlex.inference.pipelines.components import CropByPolys
+        with self._lock:
+            pipe = self.pipeline()
+            if self._recognizer is None:
+                rec_dir = str(pipe.text_rec_model.model_dir)
+                if not os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
+                    logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)
+                    self._fast_unavailable = True
+                    return self._convert(self._predict_locked(pipe, image_bgr), *image_bgr.shape[1::-1]).lines
+                self._recognizer = ParallelRecognizer(rec_dir, self.settings.threads(), self.settings.rec_width_squeeze)
+                self._crop = CropByPolys(det_box_type="quad")
+            polys = list(next(iter(pipe.text_det_model.predict([image_bgr])))["dt_polys"])
+            pairs = [(poly, crop) for poly, crop in zip(polys, self._crop(image_bgr, polys) if polys else [])
+                     if crop.size > 0]
+            texts = self._recognizer.recognize([crop for _, crop in pairs])
+        return [TextLine(points=_to_points(poly), text=text, score=score)
+                for (poly, _), (text, score) in zip(pairs, texts) if score >= self.settings.score_threshold]
 
     def _predict(self, image_bgr: np.ndarray):
         with self._lock:
-            return next(iter(self.pipeline().predict(
-                image_bgr,
-                use_doc_orientation_classify=self.settings.use_doc_orientation,
-                use_doc_unwarping=self.settings.use_doc_unwarping,
-                use_textline_orientation=self.settings.use_textline_orientation,
-                return_word_box=self.settings.word_boxes,
-            )))
+            return self._predict_locked(self.pipeline(), image_bgr)
+
+    def _predict_locked(self, pipe, image_bgr: np.ndarray):
+        return next(iter(pipe.predict(
+            image_bgr,
+            use_doc_orientation_classify=self.settings.use_doc_orientation,
+            use_doc_unwarping=self.settings.use_doc_unwarping,
+            use_textline_orientation=self.settings.use_textline_orientation,
+            return_word_box=self.settings.word_boxes,
+        )))
 
     def _run_strips(self, image_bgr: np.ndarray, limit: int) -> OcrOutput:
         """A very long image read in overlapping strips at full resolution (see tiling.py)."""
@@ -251,7 +292,7 @@ class OcrEngine:
         lines: List[TextLine] = []
         for index, (start, end) in enumerate(spans):
             strip = image_bgr[start:end] if axis == 1 else image_bgr[:, start:end]
-            found = self._convert(self._predict(np.ascontiguousarray(strip)), strip.shape[1], strip.shape[0]).lines
+            found = self._read(np.ascontiguousarray(strip)).lines
             shifted = [dataclasses.replace(line, points=tuple(
                 (x, y + start) if axis == 1 else (x + start, y) for x, y in line.points)) for line in found]
             keep = tiling.keep_in_zone([line.points for line in shifted], tiling.own_zone(spans, index), axis)

@@ -48,7 +48,10 @@ class Settings:
     # auto: onnxruntime on CPU (fastest here), Paddle on GPU (CUDA build of paddlepaddle).
     inference_engine: str = "auto"
     cpu_threads: int = 0  # 0: one per available core
-    rec_batch_size: int = 8
+    # Batch 1 is cheapest per line on CPU (wide batches spill out of the cache; bench/FINDINGS.md).
+    rec_batch_size: int = 1
+    # Recognition input width relative to PaddleX's (the CPU onnxruntime path only).
+    rec_width_squeeze: float = 0.75
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
     det_limit_side_len: int = 64
     det_limit_type: str = "min"
@@ -90,6 +93,7 @@ class Settings:
             inference_engine=r.choice("INFERENCE_ENGINE", ENGINES, cls.inference_engine),
             cpu_threads=r.integer("CPU_THREADS", cls.cpu_threads, minimum=0),
             rec_batch_size=r.integer("REC_BATCH_SIZE", cls.rec_batch_size, minimum=1),
+            rec_width_squeeze=r.number("REC_WIDTH_SQUEEZE", cls.rec_width_squeeze, minimum=0.3, maximum=1.0),
             det_limit_side_len=r.integer("DET_LIMIT_SIDE_LEN", cls.det_limit_side_len, minimum=32),
             det_limit_type=r.choice("DET_LIMIT_TYPE", ("max", "min"), cls.det_limit_type),
             det_max_side_limit=r.integer("DET_MAX_SIDE_LIMIT", cls.det_max_side_limit, minimum=32),

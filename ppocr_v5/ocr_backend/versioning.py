@@ -14,7 +14,7 @@ from .settings import Settings
 _PREDICTION_SETTINGS = (
     "score_threshold", "det_score_threshold", "output_type", "include_transcription",
     "use_doc_orientation", "use_doc_unwarping", "use_textline_orientation", "det_limit_side_len",
-    "det_limit_type", "det_max_side_limit", "default_label", "word_boxes",
+    "det_limit_type", "det_max_side_limit", "default_label", "word_boxes", "rec_width_squeeze",
 )
 
 
