@@ -4,7 +4,7 @@ import argparse, os, sys, time, statistics
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common
 common.set_paddlex_env(2)
-import cv2, numpy as np, lean
+import cv2, lean
 
 VARIANTS = {
     "bs1": dict(rec_batch=1),

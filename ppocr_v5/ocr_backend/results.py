@@ -23,19 +23,6 @@ def new_region_ids(count: int) -> List[str]:
     return ids
 
 
-def pick_label(tags: OcrTags, geometry_labels: Sequence[str], configured: str = "",
-               predicted: Sequence[str] = ()) -> Optional[str]:
-    """The label for every region: the first of `predicted` (a predicted_values attribute) that
-    exists, else DEFAULT_LABEL when the config has it, else the first label."""
-    choices = tuple(geometry_labels) or tags.labels
-    if not choices:
-        return None
-    for candidate in (*predicted, configured):
-        if candidate and candidate in choices:
-            return candidate
-    return choices[0]
-
-
 def geometry_value(points: Sequence[geometry.Point], shape: str, width: int, height: int) -> dict:
     """A region's geometry value: the detector's polygon, or the rectangle that hugs it (rotated
     for a skewed line, Label Studio's convention)."""
