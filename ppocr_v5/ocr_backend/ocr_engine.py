@@ -1,7 +1,8 @@
 """The PaddleX OCR pipeline: built once per process, lazily, and shared by all request threads.
 
-PaddleX pipelines are not thread-safe, so every call goes through one lock; with the process's
-cores given to the inference engine's own threads, serialising requests costs no throughput.
+PaddleX pipelines are not thread-safe, so every call goes through one lock and the process's cores
+go to the inference threads inside a call. (On a loaded 2-core machine two single-threaded workers
+served small images at twice the rate of one two-threaded worker: see the README's load figures.)
 The pipeline config is PaddleX's official OCR.yaml with our overrides (model names/folders,
 thresholds, detector input policy, which preprocessing modules exist at all).
 """
@@ -123,7 +124,7 @@ def build_pipeline_config(settings: Settings, names: ModelNames, det_dir: Option
     subs["TextRecognition"].update({
         "model_name": names.rec, "model_dir": rec_dir,
         "batch_size": settings.rec_batch_size,
-        # Filtering by SCORE_THRESHOLD happens once, in PaddleX.
+        # SCORE_THRESHOLD filters once: here, or in _read_fast when fast_rec replaces this recogniser.
         "score_thresh": settings.score_threshold,
     })
     for flag, _env, name, path in PREPROCESSING_MODELS:
@@ -185,8 +186,9 @@ class OcrEngine:
         # downloads by name (which fails within seconds offline; _build turns that into a clear error).
         self.extra_dirs = preprocessing_model_dirs(settings)
         self._pipeline = None
-        self._recognizer = None  # fast_rec.ParallelRecognizer, built with the pipeline
-        self._fast_unavailable = False
+        # fast_rec.ParallelRecognizer, built with the pipeline when uses_fast_recognition and the
+        # recogniser folder has an ONNX file; None: PaddleX's own recogniser reads every line.
+        self._recognizer = None
         self._lock = threading.Lock()
 
     @property
@@ -217,7 +219,17 @@ class OcrEngine:
         """The PaddleX pipeline (built on first use). Callers must hold `self.lock`."""
         if self._pipeline is None:
             self._pipeline = self._build()
+            self._recognizer = self._build_recognizer(self._pipeline)
         return self._pipeline
+
+    def _build_recognizer(self, pipe) -> Optional[ParallelRecognizer]:
+        if not self.uses_fast_recognition:
+            return None
+        rec_dir = str(pipe.text_rec_model.model_dir)
+        if not os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
+            logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)
+            return None
+        return ParallelRecognizer(rec_dir, self.settings.threads(), self.settings.rec_width_squeeze)
 
     @property
     def lock(self) -> threading.Lock:
@@ -245,35 +257,23 @@ class OcrEngine:
 
     def _read(self, image_bgr: np.ndarray) -> OcrOutput:
         height, width = image_bgr.shape[:2]
-        if not self.uses_fast_recognition or self._fast_unavailable:
-            return self._convert(self._predict(image_bgr), width, height)
-        lines = sort_regions(self._read_fast(image_bgr), lambda line: line.points,
-                             rtl=is_rtl(self.settings.ocr_lang))
-        return OcrOutput(lines=tuple(lines))
-
-    def _read_fast(self, image_bgr: np.ndarray) -> List[TextLine]:
-        """PaddleX's detector and line crops, then fast_rec's parallel recogniser."""
-        from paddlex.inference.pipelines.components import CropByPolys
         with self._lock:
             pipe = self.pipeline()
             if self._recognizer is None:
-                rec_dir = str(pipe.text_rec_model.model_dir)
-                if not os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
-                    logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)
-                    self._fast_unavailable = True
-                    return self._convert(self._predict_locked(pipe, image_bgr), *image_bgr.shape[1::-1]).lines
-                self._recognizer = ParallelRecognizer(rec_dir, self.settings.threads(), self.settings.rec_width_squeeze)
-                self._crop = CropByPolys(det_box_type="quad")
-            polys = list(next(iter(pipe.text_det_model.predict([image_bgr])))["dt_polys"])
-            pairs = [(poly, crop) for poly, crop in zip(polys, self._crop(image_bgr, polys) if polys else [])
-                     if crop.size > 0]
-            texts = self._recognizer.recognize([crop for _, crop in pairs])
+                return self._convert(self._predict_locked(pipe, image_bgr), width, height)
+            lines = self._read_fast_locked(pipe, image_bgr)
+        return OcrOutput(lines=tuple(sort_regions(lines, lambda line: line.points,
+                                                  rtl=is_rtl(self.settings.ocr_lang))))
+
+    def _read_fast_locked(self, pipe, image_bgr: np.ndarray) -> List[TextLine]:
+        """PaddleX's detector and line crops, then fast_rec's parallel recogniser."""
+        from paddlex.inference.pipelines.components import CropByPolys
+        polys = list(next(iter(pipe.text_det_model.predict([image_bgr])))["dt_polys"])
+        crops = CropByPolys(det_box_type="quad")(image_bgr, polys) if polys else []
+        pairs = [(poly, crop) for poly, crop in zip(polys, crops) if crop.size > 0]
+        texts = self._recognizer.recognize([crop for _, crop in pairs])
         return [TextLine(points=_to_points(poly), text=text, score=score)
                 for (poly, _), (text, score) in zip(pairs, texts) if score >= self.settings.score_threshold]
-
-    def _predict(self, image_bgr: np.ndarray):
-        with self._lock:
-            return self._predict_locked(self.pipeline(), image_bgr)
 
     def _predict_locked(self, pipe, image_bgr: np.ndarray):
         return next(iter(pipe.predict(
@@ -301,11 +301,15 @@ class OcrEngine:
         return OcrOutput(lines=tuple(lines))
 
     def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
-        """(text, score) of each crop, read as one line: recognition only, no detection."""
+        """(text, score) of each crop, read as one line: recognition only, no detection. The same
+        recogniser as page reading, so a drawn region reads as the detected line would."""
         if not crops:
             return []
         with self._lock:
-            items = list(self.pipeline().text_rec_model.predict(list(crops)))
+            pipe = self.pipeline()
+            if self._recognizer is not None:
+                return self._recognizer.recognize(list(crops))
+            items = list(pipe.text_rec_model.predict(list(crops)))
         return [(str(item["rec_text"]), float(item["rec_score"])) for item in items]
 
     def detect(self, image_bgr: np.ndarray) -> List[Tuple[Point, ...]]:

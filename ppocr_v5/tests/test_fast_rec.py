@@ -28,7 +28,9 @@ def crops():
 @pytest.mark.slow
 def test_unsqueezed_output_matches_paddlex_recogniser(crops):
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
-    reference = engine.recognize([c for c, _ in crops])   # PaddleX's text_rec_model
+    with engine.lock:   # PaddleX's own recogniser, which fast_rec replaces on CPU
+        items = list(engine.pipeline().text_rec_model.predict([c for c, _ in crops]))
+    reference = [(str(i["rec_text"]), float(i["rec_score"])) for i in items]
     ours = ParallelRecognizer(REC_DIR, threads=2, squeeze=1.0).recognize([c for c, _ in crops])
     same = sum(a[0] == b[0] for a, b in zip(ours, reference))
     assert same >= len(crops) - 1, list(zip(ours, reference))
@@ -44,6 +46,17 @@ def test_parallel_answers_keep_the_input_order(crops):
     import difflib
     ratios = [difflib.SequenceMatcher(None, text, gt).ratio() for (text, _), (_, gt) in zip(many, crops)]
     assert sum(ratios) / len(ratios) >= 0.95
+
+
+@pytest.mark.slow
+def test_the_engine_uses_it_for_pages_and_drawn_regions(crops):
+    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
+    assert engine.uses_fast_recognition
+    read = engine.recognize([c for c, _ in crops])
+    assert isinstance(engine._recognizer, ParallelRecognizer)
+    assert read == engine._recognizer.recognize([c for c, _ in crops])
+    paddle = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "INFERENCE_ENGINE": "paddle"}))
+    assert not paddle.uses_fast_recognition
 
 
 def test_recognising_nothing_is_nothing():
