@@ -20,3 +20,7 @@ class ImageDecodeError(TaskError):
 
 class LabelConfigError(ValueError):
     """The project's label config lacks the tags this backend needs; raised per request."""
+
+
+class ConfigError(ValueError):
+    """A setting has a value we cannot use; the message says how to fix it."""

@@ -5,11 +5,15 @@ Accepted sources: Label Studio paths (`/data/upload/...`, `/data/local-files/?d=
 `azure-blob://`, `azure-spi://`), plain http(s) URLs and base64 `data:` URIs.
 
 Security rules, since task data is user-controlled:
-  * the Label Studio credentials go only to Label Studio's own origin (scheme, host and port). We
-    follow redirects ourselves and decide the header again at every hop, so a redirect to a
-    storage host or anywhere else never carries the token;
+  * every URL is read by one strict parser (urls.py) and fetched in its canonical spelling, so the
+    host we judge is the host the HTTP client connects to;
+  * the Label Studio credentials go only to Label Studio's own origin (scheme, host and port), and
+    only for the paths Label Studio serves files from. We follow redirects ourselves and decide
+    the header again at every hop, so a redirect to a storage host or anywhere else never carries
+    the token. The session's adapter checks once more, with urllib3's parser, just before sending;
   * with block_private_urls, hosts resolving to private/loopback/link-local/reserved addresses are
-    refused at every hop (the Label Studio origin itself is always allowed);
+    refused at every hop (the Label Studio origin itself is always allowed), and the address each
+    socket actually connected to is checked too (no DNS-rebinding window, no parser tricks);
   * downloads are bounded in time and size, and error messages never show tokens or query strings
     (which hold the signatures of presigned URLs).
 """
@@ -25,14 +29,20 @@ import urllib.parse
 from typing import Optional
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .errors import ImageFetchError
-from .ls_auth import LabelStudioAuth
+from .errors import ConfigError, ImageFetchError
+from .ls_auth import REFRESH_PATH, LabelStudioAuth
+from .urls import DEFAULT_PORTS, Url, UrlError, parse_url
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
+# The resolver of the early BLOCK_PRIVATE_URLS check (tests replace it to play DNS rebinding).
+_getaddrinfo = socket.getaddrinfo
 CLOUD_SCHEMES = ("s3", "gs", "azure-blob", "azure-spi")
 _CHUNK = 64 * 1024
 # Per-read timeouts alone let a server drip one byte every few seconds forever; this caps the
@@ -40,12 +50,23 @@ _CHUNK = 64 * 1024
 TOTAL_TIMEOUT_FACTOR = 5
 # A '?' glued to preceding text starts a query string, in a full URL or a bare path alike.
 _QUERY_IN_TEXT = re.compile(r"(\S)\?[^\s'\")]+")
+# The paths under LABEL_STUDIO_URL that serve task files (uploads, local-files storage, cloud
+# storage proxy, presign redirects). The key is sent for these only: a task value of `/api/...`
+# must not turn the backend into an authenticated client of Label Studio's API.
+_LS_FILE_PATH = re.compile(r"^/(?:data/upload/|data/local-files/?$|storage-data/"
+                           r"|(?:tasks|projects)/[^/]+/presign/?$)")
 
 
 def safe_url(url: str, limit: int = 200) -> str:
     """The URL without credentials, query string or fragment, shortened: safe to log."""
     if url.startswith("data:"):
         return "data: URI"
+    try:
+        return parse_url(url).safe(limit)
+    except UrlError:
+        pass
+    if "\\" in url.split("?", 1)[0] or any(ord(c) < 33 or c.isspace() for c in url):
+        return "(malformed URL)"  # a host named here could be the wrong one
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
@@ -86,13 +107,6 @@ def _install_log_scrubber() -> None:
 _install_log_scrubber()
 
 
-def _origin(url: str):
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port
-
-
 def is_public_address(ip: str) -> bool:
     """False for private, loopback, link-local, reserved, shared (CGNAT), multicast and
     unspecified addresses: anything not globally routable."""
@@ -108,8 +122,10 @@ def is_public_address(ip: str) -> bool:
 class ImageFetcher:
     """Fetches image bytes for tasks; one instance is shared by all request threads.
 
-    `hostname` and `access_token` are what Label Studio sends to /setup; the settings
-    (LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY) take precedence over them.
+    `hostname` and `access_token` are what Label Studio sends to /setup. LABEL_STUDIO_URL, when
+    set, wins over the hostname; the configured LABEL_STUDIO_API_KEY is only ever paired with
+    LABEL_STUDIO_URL, never with a /setup hostname (anyone can POST /setup), and a /setup
+    hostname only with that same /setup's access_token.
     """
 
     def __init__(self, settings, hostname: str = "", access_token: str = "",
@@ -117,11 +133,19 @@ class ImageFetcher:
         self.max_bytes = settings.max_image_bytes
         self.timeout = settings.image_fetch_timeout
         self.block_private = settings.block_private_urls
-        self.label_studio_url = _valid_base_url(settings.label_studio_url or hostname or "")
-        self._session = session or _new_session()
-        key = settings.label_studio_api_key or access_token or ""
-        self._auth = LabelStudioAuth(self.label_studio_url, key, self._session, self.timeout)
-        self._ls_origin = _origin(self.label_studio_url) if self.label_studio_url else None
+        if settings.label_studio_api_key and not settings.label_studio_url:
+            raise ConfigError("LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set the "
+                              "URL of the Label Studio the key belongs to.")
+        if settings.label_studio_url:
+            base, key = settings.label_studio_url, settings.label_studio_api_key or access_token
+        else:
+            base, key = hostname, access_token
+        self._ls = _valid_base_url(base or "")
+        self.label_studio_url = self._ls.geturl().rstrip("/") if self._ls else ""
+        self._ls_origin = self._ls.origin if self._ls else None
+        self._session = session or _new_session(self._ls_origin, self.block_private)
+        self._auth = LabelStudioAuth(self.label_studio_url, key or "", self._session,
+                                     self.timeout)
 
     def __repr__(self):
         return f"ImageFetcher(label_studio_url={self.label_studio_url!r}, auth={self._auth!r})"
@@ -135,6 +159,8 @@ class ImageFetcher:
             raise ImageFetchError(f"the image value is a {type(url).__name__}, not a URL string")
         try:
             return self._fetch(url.strip(), task_id)
+        except UrlError as exc:
+            raise ImageFetchError(f"malformed URL: {exc}") from None
         except ValueError as exc:  # urllib.parse on a malformed URL (bad port, broken IPv6...)
             raise ImageFetchError(f"malformed URL {safe_url(url)}: {_scrub(str(exc))}") from None
 
@@ -149,11 +175,12 @@ class ImageFetcher:
                                   f"supported; use an absolute http(s) URL")
         if url.startswith("/"):
             return self._download(self._ls_url(url, url))
-        scheme = urllib.parse.urlsplit(url).scheme.lower()
+        match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", url)
+        scheme = match.group(1).lower() if match else ""
         if scheme in CLOUD_SCHEMES:
             return self._download(self._presign_url(url, scheme, task_id))
         if scheme in ("http", "https"):
-            return self._download(url)
+            return self._download(parse_url(url))
         if not scheme:
             raise ImageFetchError(
                 f"{safe_url(url)!r} is neither an absolute URL nor a Label Studio path (/data/...)")
@@ -163,13 +190,27 @@ class ImageFetcher:
 
     # -- sources -----------------------------------------------------------------------------
 
-    def _ls_url(self, path: str, original: str) -> str:
+    def _ls_url(self, path: str, original: str) -> Url:
         if not self.label_studio_url:
             raise ImageFetchError(
                 f"{safe_url(original)} is a Label Studio path but the Label Studio URL is "
                 f"unknown: set LABEL_STUDIO_URL (e.g. http://localhost:8080) so it can be "
                 f"downloaded")
-        return self.label_studio_url + path
+        url = parse_url(self.label_studio_url + path)
+        self._check_ls_file_path(url)
+        return url
+
+    def _check_ls_file_path(self, url: Url) -> None:
+        """Refuse Label Studio paths that serve no task files (`/api/...`, traversal...)."""
+        base = self._ls.path.rstrip("/") if self._ls else ""
+        rel = url.path[len(base):] if url.path.startswith(base + "/") else ""
+        decoded = urllib.parse.unquote(rel)
+        segments = decoded.split("/")
+        if (not _LS_FILE_PATH.match(rel) or "\\" in decoded or "." in segments
+                or ".." in segments):
+            raise ImageFetchError(
+                f"{url.safe()} is not a Label Studio file path (/data/upload/, "
+                f"/data/local-files/, /storage-data/, presign); refused")
 
     def _presign_url(self, uri: str, scheme: str, task_id) -> str:
         if task_id is None or task_id == "":
@@ -202,17 +243,15 @@ class ImageFetcher:
 
     # -- HTTP --------------------------------------------------------------------------------
 
-    def _download(self, url: str) -> bytes:
+    def _download(self, url: Url) -> bytes:
         deadline = time.monotonic() + self.timeout * TOTAL_TIMEOUT_FACTOR
         retried_auth = False
         hops = 0
         while True:
-            scheme = urllib.parse.urlsplit(url).scheme.lower()
-            if scheme not in ("http", "https"):
-                raise ImageFetchError(f"redirected to unsupported scheme {scheme!r}: "
-                                      f"{safe_url(url)}")
-            to_ls = self._is_label_studio(url)
-            if self.block_private and not to_ls:
+            to_ls = url.origin == self._ls_origin
+            if to_ls:
+                self._check_ls_file_path(url)
+            elif self.block_private:
                 self._check_public(url)
             headers = self._auth.headers() if to_ls else {}
             resp = self._get(url, headers, to_ls)
@@ -221,8 +260,17 @@ class ImageFetcher:
                 hops += 1
                 if hops > MAX_REDIRECTS:
                     raise ImageFetchError(f"more than {MAX_REDIRECTS} redirects, starting from "
-                                          f"{safe_url(url)}")
-                url = urllib.parse.urljoin(url, resp.headers["Location"])
+                                          f"{url.safe()}")
+                location = resp.headers["Location"]
+                try:
+                    url = url.join(location)
+                except UrlError as exc:
+                    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", location) and not \
+                            location.lower().startswith(("http:", "https:")):
+                        scheme = location.split(":", 1)[0].lower()
+                        raise ImageFetchError(f"redirected to unsupported scheme {scheme!r} "
+                                              f"from {url.safe()}") from None
+                    raise ImageFetchError(f"redirect from {url.safe()} refused: {exc}") from None
                 continue
             if resp.status_code == 401 and to_ls and self._auth.kind == "pat" and not retried_auth:
                 # Our cached access token may have been revoked or our clock runs late: retry
@@ -235,48 +283,52 @@ class ImageFetcher:
                 if resp.status_code >= 400:
                     raise self._http_error(url, resp.status_code, to_ls)
                 if resp.status_code != 200:
-                    raise ImageFetchError(f"unexpected HTTP {resp.status_code} for {safe_url(url)}")
+                    raise ImageFetchError(f"unexpected HTTP {resp.status_code} for {url.safe()}")
                 return self._read_body(resp, url, deadline)
 
-    def _get(self, url: str, headers: dict, to_ls: bool = False) -> requests.Response:
+    def _get(self, url: Url, headers: dict, to_ls: bool = False) -> requests.Response:
         # When Label Studio itself is out of reach, the likely fix is the URL we were given.
         hint = (f"; is Label Studio running at {safe_url(self.label_studio_url)}? "
                 f"check LABEL_STUDIO_URL" if to_ls else "")
         try:
-            return self._session.get(url, headers=headers, stream=True, allow_redirects=False,
-                                     timeout=(self.timeout, self.timeout))
+            return self._session.get(url.geturl(), headers=headers, stream=True,
+                                     allow_redirects=False, timeout=(self.timeout, self.timeout))
         except requests.Timeout:
-            raise ImageFetchError(f"no answer from {safe_url(url)} within "
+            raise ImageFetchError(f"no answer from {url.safe()} within "
                                   f"{self.timeout:g} s{hint}") from None
         except requests.RequestException as exc:
-            raise ImageFetchError(f"cannot download {safe_url(url)}: {_reason(exc)}{hint}") from None
+            raise ImageFetchError(f"cannot download {url.safe()}: {_reason(exc)}{hint}") from None
+        except ValueError:
+            # requests prepares the next hop of a redirect even when it does not follow it,
+            # and its URL parser refuses some Locations (e.g. NFKC-ambiguous hosts).
+            raise ImageFetchError(f"{url.safe()} redirected to a malformed URL; refused") from None
 
-    def _read_body(self, resp: requests.Response, url: str, deadline: float) -> bytes:
+    def _read_body(self, resp: requests.Response, url: Url, deadline: float) -> bytes:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_big(safe_url(url), int(declared))
+            raise self._too_big(url.safe(), int(declared))
         body = bytearray()
         try:
             # iter_content undoes gzip/deflate, so the cap applies to what we actually hold.
             for chunk in resp.iter_content(_CHUNK):
                 body += chunk
                 if len(body) > self.max_bytes:
-                    raise self._too_big(safe_url(url), len(body), at_least=True)
+                    raise self._too_big(url.safe(), len(body), at_least=True)
                 if time.monotonic() > deadline:
                     raise ImageFetchError(
-                        f"download of {safe_url(url)} took longer than "
+                        f"download of {url.safe()} took longer than "
                         f"{self.timeout * TOTAL_TIMEOUT_FACTOR:g} s")
         except requests.Timeout:
-            raise ImageFetchError(f"{safe_url(url)} stopped sending data for "
+            raise ImageFetchError(f"{url.safe()} stopped sending data for "
                                   f"{self.timeout:g} s") from None
         except requests.RequestException as exc:
-            raise ImageFetchError(f"download of {safe_url(url)} failed: {_reason(exc)}") from None
+            raise ImageFetchError(f"download of {url.safe()} failed: {_reason(exc)}") from None
         if not body:
-            raise ImageFetchError(f"{safe_url(url)} returned an empty body")
+            raise ImageFetchError(f"{url.safe()} returned an empty body")
         return bytes(body)
 
-    def _http_error(self, url: str, status: int, to_ls: bool) -> ImageFetchError:
-        where = safe_url(url)
+    def _http_error(self, url: Url, status: int, to_ls: bool) -> ImageFetchError:
+        where = url.safe()
         if to_ls and status in (401, 403):
             kind = self._auth.kind
             if kind == "none":
@@ -297,55 +349,130 @@ class ImageFetcher:
         return ImageFetchError(f"{what} is {more}{size} bytes, above the {self.max_bytes} byte "
                                f"limit (MAX_IMAGE_BYTES)")
 
-    def _is_label_studio(self, url: str) -> bool:
+    def _check_public(self, url: Url) -> None:
+        """Early, clear refusal by name; the socket's peer is checked again when connecting."""
+        host, port = url.host, url.port
         try:
-            return self._ls_origin is not None and _origin(url) == self._ls_origin
-        except ValueError:
-            return False
-
-    def _check_public(self, url: str) -> None:
-        try:
-            parts = urllib.parse.urlsplit(url)
-            host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError:
-            raise ImageFetchError(f"malformed URL {safe_url(url)}") from None
-        if not host:
-            raise ImageFetchError(f"URL without a host: {safe_url(url)}")
-        try:
-            infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+            infos = _getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except (socket.gaierror, UnicodeError) as exc:
             raise ImageFetchError(f"cannot resolve host {host!r}: {exc}") from None
         for info in infos:
             ip = info[4][0]
             if not is_public_address(ip):
                 raise ImageFetchError(
-                    f"{safe_url(url)} resolves to the non-public address {ip}, refused because "
+                    f"{url.safe()} resolves to the non-public address {ip}, refused because "
                     f"BLOCK_PRIVATE_URLS is on")
 
 
-def _new_session() -> requests.Session:
+class _PeerGuard:
+    """Checks each new socket's real peer address, and what may be sent where.
+
+    `ls_origin` is Label Studio's (scheme, host, port): the only destination allowed to receive
+    its credentials, and always allowed even when private addresses are blocked.
+    """
+
+    def __init__(self, ls_origin: Optional[tuple], block_private: bool):
+        self.ls_origin = ls_origin
+        self.block_private = block_private
+
+    def _is_ls(self, host: str, port: int) -> bool:
+        return self.ls_origin is not None and (host.lower(), port) == self.ls_origin[1:]
+
+    def check_peer(self, host: str, port: int, sock) -> None:
+        if not self.block_private or self._is_ls(host, port):
+            return
+        ip = sock.getpeername()[0]
+        if not is_public_address(ip):
+            raise ImageFetchError(f"{host}:{port} connected to the non-public address {ip}, "
+                                  f"refused because BLOCK_PRIVATE_URLS is on")
+
+    def check_request(self, request: requests.PreparedRequest) -> None:
+        """Label Studio credentials (Token/Bearer headers, the PAT exchange's POST) leave only
+        for Label Studio's origin as urllib3, which makes the connection, reads the URL."""
+        parsed = urllib3.util.parse_url(request.url or "")
+        scheme = (parsed.scheme or "").lower()
+        origin = (scheme, (parsed.host or "").strip("[]").lower(),
+                  parsed.port or DEFAULT_PORTS.get(scheme))
+        if self.ls_origin is not None and origin == self.ls_origin:
+            return
+        auth = str(request.headers.get("Authorization", ""))
+        if request.method != "GET" or auth.startswith(("Token ", "Bearer ")) or (
+                request.path_url or "").startswith(REFRESH_PATH):
+            raise ImageFetchError("refused to send Label Studio credentials to a host that is "
+                                  "not LABEL_STUDIO_URL")
+
+
+def _guarded_pools(guard: _PeerGuard) -> dict:
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            try:
+                guard.check_peer(self.host, self.port, sock)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self):
+            sock = super()._new_conn()
+            try:
+                guard.check_peer(self.host, self.port, sock)
+            except BaseException:
+                sock.close()
+                raise
+            return sock
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    return {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+
+
+class _GuardedAdapter(HTTPAdapter):
+    def __init__(self, guard: _PeerGuard, **kwargs):
+        self._guard = guard
+        super().__init__(**kwargs)
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _guarded_pools(self._guard)
+
+    def send(self, request, *args, **kwargs):
+        self._guard.check_request(request)
+        return super().send(request, *args, **kwargs)
+
+
+def _new_session(ls_origin: Optional[tuple] = None, block_private: bool = False
+                 ) -> requests.Session:
     session = requests.Session()
     # Stateless: a cookie set by one image host must not ride along on other tasks' requests.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
+    adapter = _GuardedAdapter(_PeerGuard(ls_origin, block_private), pool_connections=8,
+                              pool_maxsize=32, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "ppocr-v5-ml-backend"
     return session
 
 
-def _valid_base_url(url: str) -> str:
+def _valid_base_url(url: str) -> Optional[Url]:
     url = url.strip().rstrip("/")
     if not url:
-        return ""
+        return None
     try:
-        valid = re.match(r"^https?://[^/\s]+", url, re.IGNORECASE) and _origin(url)[1]
-    except ValueError:
-        valid = False
-    if not valid:
-        log.warning("Ignoring Label Studio URL %s: not a valid http(s) URL", safe_url(url))
-        return ""
-    return url
+        parsed = parse_url(url)
+    except UrlError as exc:
+        log.warning("Ignoring Label Studio URL %s: %s", safe_url(url), exc)
+        return None
+    if parsed.userinfo or parsed.query:
+        log.warning("Ignoring Label Studio URL %s: it must not hold credentials or a query",
+                    parsed.safe())
+        return None
+    return parsed
 
 
 def _reason(exc: requests.RequestException) -> str:
@@ -354,7 +481,7 @@ def _reason(exc: requests.RequestException) -> str:
     cause = getattr(cause, "reason", None) or cause  # urllib3 MaxRetryError wraps the cause
     text = str(cause)
     # urllib3 prefixes the connection object's repr; the part after it is the useful bit.
-    text = re.sub(r"^<[^>]*>:\s*", "", text)
+    text = re.sub(r"^(?:<[^>]*>|\w*HTTPS?Connection\([^)]*\)):\s*", "", text)
     return _scrub(text)[:300] or type(exc).__name__
 
 

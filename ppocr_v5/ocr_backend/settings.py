@@ -8,6 +8,9 @@ import os
 import re
 from typing import Mapping, Optional
 
+from .errors import ConfigError
+from .urls import UrlError, parse_url
+
 LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
              "ta", "te", "th")
 VARIANTS = ("mobile", "server")
@@ -21,9 +24,6 @@ ENGINES = ("auto", "paddle", "onnxruntime")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 
-
-class ConfigError(ValueError):
-    """A setting has a value we cannot use; the message says how to fix it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,6 +106,11 @@ class Settings:
             default_label=r.text("DEFAULT_LABEL", cls.default_label),
             word_boxes=r.flag("WORD_BOXES", cls.word_boxes),
         )
+        if settings.label_studio_api_key and not settings.label_studio_url:
+            # The key would otherwise pair with whatever hostname a /setup call names (D3).
+            raise ConfigError("LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set "
+                              "LABEL_STUDIO_URL to the Label Studio the key belongs to (e.g. "
+                              "http://localhost:8080), or unset the key.")
         if bool(settings.basic_auth_user) != bool(settings.basic_auth_pass):
             raise ConfigError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither).")
         return settings
@@ -232,6 +237,12 @@ class _Reader:
         value = self._raw(name)
         if value is None or value == "":
             return default
-        if not re.match(r"^https?://[^/\s]+", value):
-            raise ConfigError(f"{name}={value!r} is not an http(s) URL; use e.g. http://localhost:8080.")
+        try:
+            parsed = parse_url(value)
+        except UrlError as exc:
+            raise ConfigError(f"{name}={value!r} is not a usable http(s) URL ({exc}); use e.g. "
+                              f"http://localhost:8080.") from None
+        if parsed.userinfo or parsed.query:
+            raise ConfigError(f"{name} must not hold credentials or a query string; use e.g. "
+                              f"http://localhost:8080.")
         return value.rstrip("/")

@@ -101,20 +101,31 @@ class Gunicorn:
 
 class Recorder(ThreadingHTTPServer):
     """Loopback HTTP server: `route(path, headers)` returns (status, headers, body); every request's
-    path and headers are recorded in `seen`."""
+    path and headers are recorded in `seen`, and every request whole (method, path, headers,
+    body) in `raw`. `host` may be another loopback address (127.0.0.2) to play a foreign host."""
     daemon_threads = True
 
-    def __init__(self, route):
-        super().__init__(("127.0.0.1", 0), _RecorderHandler)
+    def __init__(self, route, host: str = "127.0.0.1"):
+        super().__init__((host, 0), _RecorderHandler)
         self.route = route
         self.seen = []
+        self.raw = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"http://{self.server_address[0]}:{self.server_address[1]}"
+
+    @property
+    def authority(self) -> str:
+        return f"{self.server_address[0]}:{self.server_address[1]}"
+
+    def everything_received(self) -> str:
+        """All request lines, headers and bodies received so far, as one text to search."""
+        with self._lock:
+            return "\n".join(f"{m} {p}\n{h}\n{b.decode('latin-1')}" for m, p, h, b in self.raw)
 
     def requests_for(self, path: str):
         with self._lock:
@@ -137,8 +148,11 @@ class _RecorderHandler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self):
+        length = self.headers.get("Content-Length", "")
+        body = self.rfile.read(min(int(length), 1 << 20)) if length.isdigit() else b""
         with self.server._lock:
             self.server.seen.append((self.path, dict(self.headers.items())))
+            self.server.raw.append((self.command, self.path, str(self.headers), body))
         status, headers, body = self.server.route(self.path, self.headers)
         self.send_response(status)
         for key, value in headers.items():
@@ -146,6 +160,8 @@ class _RecorderHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+    do_POST = do_PUT = do_DELETE = do_HEAD = do_OPTIONS = do_PATCH = do_GET
 
 
 class SilentListener:

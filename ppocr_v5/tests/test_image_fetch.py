@@ -169,7 +169,7 @@ def ls(foreign):
                                   exp=int(time.time()) + state.access_lifetime)
                 state.issued.append(access)
             return h.json(200, {"access": access})
-        if path == "/forbidden":
+        if path == "/data/upload/forbidden.png":
             return h.send(403, b"forbidden", "text/plain")
         given = h.headers.get("Authorization", "")
         valid = {f"Token {LEGACY}"} | {f"Bearer {a}" for a in state.issued[-1:]}
@@ -183,7 +183,7 @@ def ls(foreign):
         elif path.startswith("/tasks/") and path.endswith("/presign/"):
             state.presigned.append(base64.urlsafe_b64decode(query["fileuri"][0]).decode())
             h.redirect(f"{foreign.url}/signed/img.png?X-Amz-Signature={SIGNATURE}", 303)
-        elif path == "/to-foreign":
+        elif path == "/data/upload/to-foreign.png":
             h.redirect(foreign.url + "/img.png")
         else:
             h.send(404, b"no route", "text/plain")
@@ -292,7 +292,7 @@ def test_missing_key_asks_for_one(ls):
 
 def test_forbidden_with_pat_mentions_expired_or_revoked(ls):
     with pytest.raises(ImageFetchError, match="HTTP 403.*expired or revoked"):
-        fetcher(ls.url, PAT).fetch("/forbidden")
+        fetcher(ls.url, PAT).fetch("/data/upload/forbidden.png")
 
 
 # -- the token stays home --------------------------------------------------------------------
@@ -325,7 +325,7 @@ def test_cloud_uri_needs_a_task_id(ls):
 
 
 def test_redirect_from_label_studio_to_foreign_host_drops_the_token(ls, foreign):
-    assert fetcher(ls.url, LEGACY).fetch("/to-foreign") == PNG
+    assert fetcher(ls.url, LEGACY).fetch("/data/upload/to-foreign.png") == PNG
     assert ls.auth_headers() == [f"Token {LEGACY}"]
     assert foreign.auth_headers() == [None]
 

@@ -53,7 +53,8 @@ def test_model_version_is_stable_and_tracks_prediction_settings():
         s = Settings.from_env(env)
         return model_version(s, resolve_model_names(s.model_variant, s.ocr_lang))
     base = version({})
-    assert base == version({"LABEL_STUDIO_API_KEY": "x", "CPU_THREADS": "1"})  # no effect on output
+    assert base == version({"LABEL_STUDIO_URL": "http://ls:8080", "LABEL_STUDIO_API_KEY": "x",
+                            "CPU_THREADS": "1"})  # no effect on output
     assert "PP-OCRv5_mobile_det+PP-OCRv5_mobile_rec" in base
     for env in ({"SCORE_THRESHOLD": "0.4"}, {"OUTPUT_TYPE": "rectangle"}, {"MODEL_VARIANT": "server"},
                 {"INCLUDE_TRANSCRIPTION": "false"}, {"DET_LIMIT_SIDE_LEN": "960"}, {"WORD_BOXES": "true"},

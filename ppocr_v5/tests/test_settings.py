@@ -51,7 +51,8 @@ def test_basic_auth_needs_both_halves():
 
 
 def test_secrets_are_masked_in_the_loggable_summary():
-    s = Settings.from_env({"LABEL_STUDIO_API_KEY": "secret-token", "BASIC_AUTH_USER": "u",
+    s = Settings.from_env({"LABEL_STUDIO_URL": "http://ls:8080",
+                           "LABEL_STUDIO_API_KEY": "secret-token", "BASIC_AUTH_USER": "u",
                            "BASIC_AUTH_PASS": "pw"})
     summary = str(s.public_summary())
     assert "secret-token" not in summary and "'pw'" not in summary
