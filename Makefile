@@ -10,7 +10,7 @@ WORKERS ?= 1
 THREADS ?= 4
 export MODEL_DIR
 
-REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh
+REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh ppocr_v5/pyproject.toml
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
@@ -20,8 +20,11 @@ $(VPY):
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check --upgrade pip
 
+# The pinned dependencies, then the package itself (editable: the `ppocr-v5` command and
+# `import ocr_backend` run this checkout's code).
 $(DEPS_STAMP): $(VPY) $(REQS)
 	PYTHON=$(VPY) ppocr_v5/scripts/install-deps.sh --test
+	PYTHON=$(VPY) ppocr_v5/scripts/install-deps.sh --package --editable
 	touch $@
 
 deps: $(DEPS_STAMP)
@@ -41,12 +44,9 @@ $(MODELS_V6_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_v6.py
 
 models-v6: $(MODELS_V6_STAMP)
 
-# The `ppocr-v5` command (annotate whole projects, export PaddleOCR training data).
-CLI := $(VENV)/bin/ppocr-v5
-$(CLI): $(DEPS_STAMP) ppocr_v5/scripts/install_cli.py
-	$(VPY) ppocr_v5/scripts/install_cli.py --venv $(VENV) --model-dir $(MODEL_DIR)
-
-cli: $(CLI)
+# The `ppocr-v5` command (annotate whole projects, export PaddleOCR training data) is the
+# package's console script, installed by `deps`; `cli` stays as a name for it.
+cli: deps
 
 # Lint/validation tools for the Docker files, in their own venv (their pins clash with ours).
 tools:

@@ -23,7 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "ppocr_v5"))
 CORPUS = os.environ.get("CORPUS_DIR", os.path.join(os.path.dirname(REPO), "shared", "corpus"))
 
-from ocr_backend.ocr_engine import OcrEngine  # noqa: E402
+from ocr_backend.ocr.engine import OcrEngine  # noqa: E402
 from ocr_backend.settings import Settings  # noqa: E402
 
 FAMILIES = {  # label -> environment on top of the run's own

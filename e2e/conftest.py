@@ -3,21 +3,33 @@ a loopback image host. Everything is started here and stopped at the end of the 
 
 Nothing is skipped: a missing piece (LS venv, chromium, weights, corpus) fails with what to run."""
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Dict
 
 import pytest
+from harness.backend import BackendServer
+from harness.common import (
+    ARTIFACTS,
+    CACHE,
+    CORPUS,
+    EN_PAGES,
+    LOGS,
+    REPO,
+    VENV_LS,
+    page_image,
+)
+from harness.imagehost import ImageHost
+from harness.labelstudio import (
+    LEGACY_TOKEN,
+    LabelStudioServer,
+    LSClient,
+    create_personal_access_token,
+    set_legacy_tokens,
+)
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
 
-from harness.backend import BackendServer  # noqa: E402
-from harness.imagehost import ImageHost  # noqa: E402
-from harness.common import ARTIFACTS, CACHE, CORPUS, EN_PAGES, LOGS, REPO, VENV_LS, page_image  # noqa: E402
-from harness.labelstudio import (LEGACY_TOKEN, LSClient, LabelStudioServer,  # noqa: E402
-                                 create_personal_access_token, set_legacy_tokens)
 
 def pytest_collection_modifyitems(items):
     for item in items:

@@ -17,8 +17,14 @@ from pathlib import Path
 
 import cv2
 import pytest
-
-from harness.common import EN_PAGES, POLYGON_CONFIG, REPO, ZH_PAGES, new_project, page_image
+from harness.common import (
+    EN_PAGES,
+    POLYGON_CONFIG,
+    REPO,
+    ZH_PAGES,
+    new_project,
+    page_image,
+)
 from harness.regions import group_regions
 
 PY = REPO / ".venv" / "bin" / "python"

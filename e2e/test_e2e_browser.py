@@ -3,7 +3,15 @@ with its label and transcription. Leaves artifacts/e2e/browser-task.png for a hu
 import json
 import subprocess
 
-from harness.common import EN_PAGES, HERE, POLYGON_CONFIG, VENV_LS, new_project, page_image, single
+from harness.common import (
+    EN_PAGES,
+    HERE,
+    POLYGON_CONFIG,
+    VENV_LS,
+    new_project,
+    page_image,
+    single,
+)
 from harness.labelstudio import PASSWORD, USERNAME
 from harness.regions import group_regions
 

@@ -3,7 +3,6 @@ the quality scenarios pass or fail for the wrong reason."""
 import math
 
 import pytest
-
 from harness.regions import group_regions, lines_for_scoring, to_pixels
 
 

@@ -1,7 +1,14 @@
 """Scenario 5: interactive pre-annotation (POST /api/ml/{id}/interactive-annotating), the call the
 labeling UI makes with Auto-Annotation on: without drawn regions the whole page comes back; with a
 drawn region its transcription comes back under the region's own id."""
-from harness.common import CORPUS, EN_PAGES, POLYGON_CONFIG, new_project, page_gt, page_image
+from harness.common import (
+    CORPUS,
+    EN_PAGES,
+    POLYGON_CONFIG,
+    new_project,
+    page_gt,
+    page_image,
+)
 from harness.regions import group_regions, lines_for_scoring, load_scorer, score_pages
 
 PAGE = EN_PAGES[1]

@@ -1,7 +1,14 @@
 """Scenario 4: one "Retrieve predictions" over uploaded images, images on an external http host
 (loopback, with CORS) and one task whose image is gone (404). The broken task must not take the
 batch down: the others get their predictions, it gets an empty one or none."""
-from harness.common import EN_PAGES, POLYGON_CONFIG, ZH_PAGES, new_project, page_image, single
+from harness.common import (
+    EN_PAGES,
+    POLYGON_CONFIG,
+    ZH_PAGES,
+    new_project,
+    page_image,
+    single,
+)
 from harness.regions import group_regions
 
 UPLOADED = EN_PAGES[1]

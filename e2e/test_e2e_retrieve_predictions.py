@@ -4,9 +4,16 @@ One backend (OUTPUT_TYPE unset) serves both projects: the geometry must follow e
 label config. Each project: upload 2 en + 2 zh pages, connect the backend, run the Data Manager
 action, then check what Label Studio stored."""
 import pytest
-
-from harness.common import (EN_PAGES, POLYGON_CONFIG, RECTANGLE_CONFIG, ZH_PAGES, new_project, page_gt,
-                            page_image, single)
+from harness.common import (
+    EN_PAGES,
+    POLYGON_CONFIG,
+    RECTANGLE_CONFIG,
+    ZH_PAGES,
+    new_project,
+    page_gt,
+    page_image,
+    single,
+)
 from harness.regions import group_regions, lines_for_scoring, score_pages
 
 PAGES = EN_PAGES + ZH_PAGES

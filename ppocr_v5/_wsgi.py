@@ -27,10 +27,10 @@ logging.config.dictConfig({
 
 from label_studio_ml.api import init_app  # noqa: E402
 
-from http_extensions import extend_app  # noqa: E402
 from model import PPOCRv5Backend, load_settings  # noqa: E402
-from ocr_backend.ocr_engine import get_engine  # noqa: E402
+from ocr_backend.ocr.engine import get_engine  # noqa: E402
 from ocr_backend.settings import ConfigError  # noqa: E402
+from ocr_backend.web.extensions import extend_app  # noqa: E402
 
 try:
     SETTINGS = load_settings()

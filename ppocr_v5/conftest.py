@@ -5,7 +5,6 @@ import os
 import threading
 
 import pytest
-
 from corpus import PUBLIC  # also sets MODEL_DIR for the app before it is imported
 
 

@@ -28,8 +28,9 @@ def on_starting(server):
     """
     import sys
 
-    from ocr_backend.ocr_engine import OcrEngine
-    from ocr_backend.settings import ConfigError, Settings
+    from ocr_backend.errors import ConfigError
+    from ocr_backend.ocr.engine import OcrEngine
+    from ocr_backend.settings import Settings
     try:
         OcrEngine(Settings.from_env())  # parses every variable and checks the model folders; loads nothing
     except ConfigError as exc:

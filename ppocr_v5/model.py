@@ -10,13 +10,13 @@ from typing import List, Optional
 
 from label_studio_ml.model import LabelStudioMLBase
 
-from ocr_backend import interactive
-from ocr_backend.image_fetch import ImageFetcher
-from ocr_backend.label_config import parse_label_config
-from ocr_backend.ocr_engine import get_engine
-from ocr_backend.predictor import predict_tasks
+from ocr_backend.images.fetch import ImageFetcher
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.engine import get_engine
+from ocr_backend.service import interactive
+from ocr_backend.service.predict import predict_tasks
 from ocr_backend.settings import Settings
-from ocr_backend.versioning import model_version
 
 logger = logging.getLogger(__name__)
 

@@ -12,10 +12,8 @@ import time
 
 import pytest
 import requests
+from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG, corpus_pages, score_results
 from PIL import Image
-
-from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG, corpus_pages
-from corpus import score_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EN_PAGES = corpus_pages("en", 3)

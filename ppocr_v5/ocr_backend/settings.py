@@ -8,8 +8,8 @@ import os
 import re
 from typing import Mapping, Optional
 
-from .errors import ConfigError
-from .urls import UrlError, parse_url
+from ocr_backend.errors import ConfigError, UrlError
+from ocr_backend.core.urls import parse_url
 
 LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
              "ta", "te", "th")

@@ -4,10 +4,20 @@
 #   install-deps.sh [--test]            CPU Paddle from PyPI (requirements.txt)
 #   PADDLE_SPEC="paddlepaddle-gpu==3.2.2" PADDLE_INDEX=https://... install-deps.sh
 #                                        swaps in another Paddle build (the GPU images)
+#   install-deps.sh --package [--editable]
+#                                        the ppocr-v5 package itself (ocr_backend and the
+#                                        `ppocr-v5` command), without dependencies: run after the
+#                                        above (the Dockerfile does it once the code is copied)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
 py="${PYTHON:-python}"
 pip=("$py" -m pip install --disable-pip-version-check -q)
+
+if [[ "${1:-}" == "--package" ]]; then
+  "${pip[@]}" --no-deps ${2:+"$2"} "$here"
+  "$py" -c "import ocr_backend.cli.main; print('package ok: ocr_backend')"
+  exit 0
+fi
 
 main_reqs="$here/requirements.txt"
 if [[ -n "${PADDLE_SPEC:-}" ]]; then

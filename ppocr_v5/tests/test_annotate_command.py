@@ -10,13 +10,14 @@ import types
 import cv2
 import numpy as np
 import pytest
-
-from cli import annotate, runners
-from cli.task_worker import Job, TaskAnnotator
 from corpus import POLYGON_CONFIG, REPO
-from ocr_backend.ocr_engine import OcrEngine, OcrOutput, TextLine
-from ocr_backend.settings import ConfigError, Settings
-from ocr_backend.versioning import model_version
+
+from ocr_backend.cli import annotate, runners
+from ocr_backend.cli.task_worker import Job, TaskAnnotator
+from ocr_backend.errors import ConfigError
+from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.engine import OcrEngine, OcrOutput, TextLine
+from ocr_backend.settings import Settings
 
 
 def _png_uri(width=60, height=20):
@@ -122,17 +123,16 @@ def test_url_and_key_from_the_command_line_win():
     assert (s.label_studio_url, s.label_studio_api_key) == ("http://x:1", "k1")
 
 
-def test_installed_launcher_runs_the_command(tmp_path):
-    venv = tmp_path / "venv"
-    (venv / "bin").mkdir(parents=True)
-    os.symlink(sys.executable, venv / "bin" / "python")
-    subprocess.run([sys.executable, os.path.join(REPO, "ppocr_v5", "scripts", "install_cli.py"), "--venv", str(venv),
-                    "--model-dir", str(tmp_path / "weights")], check=True, capture_output=True)
-    launcher = venv / "bin" / "ppocr-v5"
-    assert os.access(launcher, os.X_OK) and launcher.read_text().startswith(f"#!{venv / 'bin' / 'python'}\n")
+def test_installed_console_script_runs_the_command(tmp_path):
+    """`ppocr-v5` is the installed package's console script: it runs from any folder, with no
+    PYTHONPATH, on the package that pip installed."""
+    from importlib.metadata import distribution
+    scripts = {ep.name: ep.value for ep in distribution("ppocr-v5").entry_points if ep.group == "console_scripts"}
+    assert scripts == {"ppocr-v5": "ocr_backend.cli.main:main"}
+    launcher = os.path.join(os.path.dirname(sys.executable), "ppocr-v5")
+    assert os.access(launcher, os.X_OK)
     env = {k: v for k, v in os.environ.items() if k not in ("MODEL_DIR", "PYTHONPATH")}
-    # Run it with this interpreter (the fake venv's python has no site-packages of its own).
-    r = subprocess.run([sys.executable, str(launcher), "annotate", "--project", "1"], capture_output=True,
-                       text=True, env=env, cwd=str(tmp_path))
+    r = subprocess.run([launcher, "annotate", "--project", "1"], capture_output=True, text=True, env=env,
+                       cwd=str(tmp_path))
     # No URL or key anywhere: the command itself answers, with the fix.
     assert r.returncode == 2 and "--url and --api-key" in r.stderr, r.stderr

@@ -8,16 +8,22 @@ recogniser on it, maps back, and compares with the run on the upright page."""
 import os
 import time
 
+import corpus
 import cv2
 import numpy as np
 import pytest
 import requests
-
-import corpus
 from paddlex.inference.pipelines.components.common.warp_image import rotate_image
-from ocr_backend.ocr_engine import (ModelUnavailableError, OcrEngine, build_pipeline_config, get_engine,
-                                    preprocessing_model_dirs, words)
-from ocr_backend.model_names import resolve_model_names
+
+from ocr_backend.ocr.engine import (
+    ModelUnavailableError,
+    OcrEngine,
+    build_pipeline_config,
+    get_engine,
+    preprocessing_model_dirs,
+    words,
+)
+from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.settings import Settings
 
 MODEL_DIR = os.environ["MODEL_DIR"]   # set by corpus.py

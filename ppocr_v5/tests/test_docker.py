@@ -138,7 +138,8 @@ def test_dockerfile_installs_through_the_make_script():
     requirement files it reads, and pip appears nowhere else but for pinning pip itself."""
     runs = instructions("RUN")
     installs = [r for r in runs if "scripts/install-deps.sh" in r]
-    assert len(installs) == 1, "the Dockerfile must install with scripts/install-deps.sh, once"
+    assert len(installs) == 2, "the Dockerfile must install with scripts/install-deps.sh: deps, then the package"
+    assert "--package" not in installs[0] and "install-deps.sh --package" in installs[1]
     assert "scripts/install-deps.sh" in read(os.path.join(REPO, "Makefile"))
     for r in runs:
         for cmd in re.findall(r"pip install[^&;]*", r):

@@ -10,12 +10,12 @@ import os
 import cv2
 import numpy as np
 import pytest
-
-from cli import main as cli_main
-from cli.export_paddleocr import det_entry, export_tasks, line_crop, val_ids
-from cli.ls_regions import pick_result, regions
 from corpus import PUBLIC, load_gt, scorer
-from ocr_backend.geometry import page_rotation_matrix, rect_corners
+
+from ocr_backend.cli import main as cli_main
+from ocr_backend.cli.export_paddleocr import det_entry, export_tasks, line_crop, val_ids
+from ocr_backend.core.geometry import page_rotation_matrix, rect_corners
+from ocr_backend.labelstudio.decode import pick_result, regions
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)
 W, H = 400, 300
@@ -176,7 +176,7 @@ def _turned(page_id):
 
 @pytest.mark.slow
 def test_round_trip_crops_read_back_as_their_transcriptions(tmp_path):
-    from ocr_backend.ocr_engine import OcrEngine
+    from ocr_backend.ocr.engine import OcrEngine
     from ocr_backend.settings import Settings
     turned_image, turned_task = _turned(PAGES[0])
     tasks = [_polygon_task(i + 1, page) for i, page in enumerate(PAGES)] + [turned_task]

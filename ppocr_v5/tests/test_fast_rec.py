@@ -4,10 +4,10 @@ import os
 import cv2
 import numpy as np
 import pytest
-
 from corpus import PUBLIC, load_gt
-from ocr_backend.fast_rec import ParallelRecognizer
-from ocr_backend.ocr_engine import OcrEngine
+
+from ocr_backend.ocr.engine import OcrEngine
+from ocr_backend.ocr.fast_rec import ParallelRecognizer
 from ocr_backend.settings import Settings
 
 PAGE = "en_caption_p040"

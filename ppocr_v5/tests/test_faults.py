@@ -14,10 +14,18 @@ import time
 
 import pytest
 import requests
-
 from corpus import POLYGON_CONFIG, corpus_pages
-from live_server import (GUNICORN, PPOCR_DIR, REPO, Gunicorn, Recorder, closed_port_url, free_port, page_bytes,
-                         server_env)
+from live_server import (
+    GUNICORN,
+    PPOCR_DIR,
+    REPO,
+    Gunicorn,
+    Recorder,
+    closed_port_url,
+    free_port,
+    page_bytes,
+    server_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -214,7 +222,7 @@ def test_unusable_model_folder_stops_start_up_with_its_name(tmp_path, fault, nee
 
 def test_unreachable_label_studio_message_says_what_to_fix():
     from ocr_backend.errors import ImageFetchError
-    from ocr_backend.image_fetch import ImageFetcher
+    from ocr_backend.images.fetch import ImageFetcher
     from ocr_backend.settings import Settings
     ls, other = closed_port_url(), closed_port_url()
     fetcher = ImageFetcher(Settings(label_studio_url=ls, label_studio_api_key=RIGHT_KEY, image_fetch_timeout=2))

@@ -1,6 +1,6 @@
 import pytest
 
-from ocr_backend.geometry import bounding_box, clip_points, percent_rect, polygon_area, to_percent
+from ocr_backend.core.geometry import bounding_box, clip_points, percent_rect, polygon_area, to_percent
 
 
 def test_clip_points_clamps_into_the_image():

@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 from paddlex.inference.pipelines.components.common.warp_image import rotate_image
 
-from ocr_backend.geometry import (ls_rect, ls_rect_to_pixels, min_area_rect, order_quad, page_rotation_matrix,
-                                  rect_corners, rotate_back)
+from ocr_backend.core.geometry import (
+    ls_rect,
+    ls_rect_to_pixels,
+    min_area_rect,
+    order_quad,
+    page_rotation_matrix,
+    rect_corners,
+    rotate_back,
+)
 
 
 def skewed_line(cx, cy, length, thickness, degrees):

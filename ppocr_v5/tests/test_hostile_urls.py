@@ -16,15 +16,15 @@ import time
 
 import pytest
 import requests
-from PIL import Image
-
 from corpus import POLYGON_CONFIG
 from live_server import GUNICORN, PPOCR_DIR, Gunicorn, Recorder, server_env
-from ocr_backend import image_fetch
-from ocr_backend.errors import ConfigError, ImageFetchError
-from ocr_backend.image_fetch import ImageFetcher
+from PIL import Image
+
+from ocr_backend.errors import ConfigError, ImageFetchError, UrlError
+from ocr_backend.images import fetch as image_fetch
+from ocr_backend.images.fetch import ImageFetcher
+from ocr_backend.core.urls import parse_url
 from ocr_backend.settings import Settings
-from ocr_backend.urls import UrlError, parse_url
 
 LEGACY = "ls-legacy-key-7f3a9c1e"
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from ocr_backend.errors import ImageDecodeError
-from ocr_backend.image_decode import decode_image, displayed_size
+from ocr_backend.images.decode import decode_image, displayed_size
 
 LIMIT = 80_000_000
 RED_BGR = [0, 0, 255]

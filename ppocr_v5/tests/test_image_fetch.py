@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from ocr_backend.errors import ImageFetchError
-from ocr_backend.image_fetch import ImageFetcher, is_public_address, safe_url
+from ocr_backend.images.fetch import ImageFetcher, is_public_address, safe_url
 from ocr_backend.settings import Settings
 
 LEGACY = "legacy0123456789abcdef"

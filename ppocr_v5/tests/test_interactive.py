@@ -7,16 +7,17 @@ import io
 import math
 import random
 
+import corpus
 import cv2
 import numpy as np
 import pytest
 from PIL import Image
 
-import corpus
 import model
-from ocr_backend import crops, interactive
-from ocr_backend.label_config import parse_label_config
-from ocr_backend.ocr_engine import get_engine
+from ocr_backend.images import crops
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.ocr.engine import get_engine
+from ocr_backend.service import interactive
 from ocr_backend.settings import Settings
 
 RECT_LABELS_CONFIG = """<View><Image name="image" value="$image"/>

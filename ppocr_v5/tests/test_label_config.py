@@ -1,8 +1,8 @@
 import pytest
-
 from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG
+
 from ocr_backend.errors import LabelConfigError
-from ocr_backend.label_config import parse_label_config
+from ocr_backend.labelstudio.label_config import parse_label_config
 
 
 def test_seed_polygon_config():

@@ -10,10 +10,10 @@ import pytest
 from PIL import Image
 
 import model
-from ocr_backend import results
-from ocr_backend.label_config import parse_label_config
-from ocr_backend.model_names import resolve_model_names
-from ocr_backend.ocr_engine import OcrOutput, TextLine
+from ocr_backend.labelstudio import encode
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.ocr.engine import OcrOutput, TextLine
+from ocr_backend.ocr.model_names import resolve_model_names
 
 W, H = 400, 200
 STRAIGHT = TextLine(points=((40, 20), (240, 20), (240, 40), (40, 40)), text="hello", score=0.9)
@@ -39,7 +39,7 @@ def by_type(items):
 def test_every_geometry_tag_kind_is_understood(tag, shape):
     body = LABELS if tag.endswith("Labels") else ""
     tags = parse_label_config(config(f'<{tag} name="g" toName="image">{body}</{tag}>'))
-    items = results.encode_lines([STRAIGHT], tags, W, H, "polygon")
+    items = encode.encode_lines([STRAIGHT], tags, W, H, "polygon")
     geo = by_type(items)[tag.lower()]
     assert ("points" in geo["value"]) == (shape == "polygon")
     if tag.endswith("Labels"):
@@ -50,17 +50,17 @@ def test_every_geometry_tag_kind_is_understood(tag, shape):
 
 def test_output_type_picks_between_two_geometry_tags():
     tags = parse_label_config(config('<Polygon name="p" toName="image"/><Rectangle name="r" toName="image"/>'))
-    assert by_type(results.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["from_name"] == "r"
-    assert by_type(results.encode_lines([STRAIGHT], tags, W, H, "polygon"))["polygon"]["from_name"] == "p"
+    assert by_type(encode.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["from_name"] == "r"
+    assert by_type(encode.encode_lines([STRAIGHT], tags, W, H, "polygon"))["polygon"]["from_name"] == "p"
 
 
 def test_skewed_line_gets_a_rotated_rectangle_and_straight_line_an_axis_aligned_one():
     tags = parse_label_config(config('<Rectangle name="r" toName="image"/>'))
-    skew = by_type(results.encode_lines([SKEWED], tags, W, H, "rectangle"))["rectangle"]["value"]
+    skew = by_type(encode.encode_lines([SKEWED], tags, W, H, "rectangle"))["rectangle"]["value"]
     assert skew["rotation"] == pytest.approx(10, abs=0.2)
     assert skew["width"] * W / 100 == pytest.approx(200, abs=1) and skew["height"] * H / 100 == pytest.approx(20, abs=1)
     assert (skew["x"] * W / 100, skew["y"] * H / 100) == (pytest.approx(100, abs=0.5), pytest.approx(100, abs=0.5))
-    straight = by_type(results.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["value"]
+    straight = by_type(encode.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["value"]
     assert straight == {"x": 10.0, "y": 10.0, "width": 50.0, "height": 10.0, "rotation": 0.0}
 
 
@@ -75,7 +75,7 @@ def test_label_choice(attr, default, expected):
     for geometry in (f'<RectangleLabels name="g" toName="image" {attr}>{LABELS}</RectangleLabels>',
                      f'<Labels name="l" toName="image" {attr}>{LABELS}</Labels><Polygon name="g" toName="image"/>'):
         tags = parse_label_config(config(geometry))
-        items = results.encode_lines([STRAIGHT], tags, W, H, "polygon", label=default)
+        items = encode.encode_lines([STRAIGHT], tags, W, H, "polygon", label=default)
         labelled = [it for it in items if it["type"] in ("labels", "rectanglelabels")]
         assert len(labelled) == 1
         assert labelled[0]["value"][labelled[0]["type"]] == [expected]
@@ -83,9 +83,9 @@ def test_label_choice(attr, default, expected):
 
 def test_no_textarea_or_no_transcription_means_regions_without_text():
     no_text_area = parse_label_config(config('<Polygon name="p" toName="image"/>', textarea=False))
-    assert [it["type"] for it in results.encode_lines([STRAIGHT], no_text_area, W, H, "polygon")] == ["polygon"]
+    assert [it["type"] for it in encode.encode_lines([STRAIGHT], no_text_area, W, H, "polygon")] == ["polygon"]
     with_area = parse_label_config(config('<Polygon name="p" toName="image"/>'))
-    items = results.encode_lines([STRAIGHT], with_area, W, H, "polygon", include_text=False)
+    items = encode.encode_lines([STRAIGHT], with_area, W, H, "polygon", include_text=False)
     assert [it["type"] for it in items] == ["polygon"]
 
 

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ocr_backend.errors import ImageFetchError
-from ocr_backend.ls_auth import LabelStudioAuth, LabelStudioAuthError, jwt_payload
+from ocr_backend.errors import ImageFetchError, LabelStudioAuthError
+from ocr_backend.images.ls_auth import LabelStudioAuth, jwt_payload
 
 
 def mint_jwt(**claims) -> str:

@@ -1,6 +1,6 @@
 import pytest
 
-from ocr_backend.model_names import resolve_model_names
+from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.settings import LANGUAGES
 
 

@@ -1,10 +1,11 @@
 """The PaddleX pipeline config and engine arguments, built from settings (no inference here)."""
 import pytest
 
-from ocr_backend.model_names import resolve_model_names
-from ocr_backend.ocr_engine import _official_config, build_pipeline_config, check_device, engine_arguments
-from ocr_backend.settings import ConfigError, Settings
-from ocr_backend.versioning import model_version
+from ocr_backend.errors import ConfigError
+from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.engine import _official_config, build_pipeline_config, check_device, engine_arguments
+from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.settings import Settings
 
 
 def build(env):

@@ -4,7 +4,6 @@ import os
 import zipfile
 
 import pytest
-
 from corpus import REPO
 
 spec = importlib.util.spec_from_file_location(

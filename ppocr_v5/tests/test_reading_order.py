@@ -1,7 +1,7 @@
 """Reading order: rows top to bottom, left to right within a row (right to left for RTL)."""
 import random
 
-from ocr_backend.reading_order import reading_order, sort_regions
+from ocr_backend.core.reading_order import reading_order, sort_regions
 
 
 def box(x0, y0, x1, y1):

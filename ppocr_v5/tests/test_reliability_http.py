@@ -15,10 +15,9 @@ import zlib
 import numpy as np
 import pytest
 import requests
-from PIL import Image
-
 from corpus import POLYGON_CONFIG, PUBLIC
 from live_server import Gunicorn, Recorder, SilentListener, page_bytes, png
+from PIL import Image
 
 pytestmark = pytest.mark.slow
 
@@ -283,7 +282,7 @@ def test_no_secret_reaches_the_log_even_at_debug(credential_batch, bad_input_bat
 
 
 def test_log_redaction_covers_headers_json_fields_and_configured_keys():
-    from http_extensions import RedactSecrets
+    from ocr_backend.web.extensions import RedactSecrets
     redactor = RedactSecrets(["k3y-value", ""])
     text = redactor.redact('Host: x\r\nAuthorization: Basic YW5uOnM=\r\nCookie: sid=1\r\n'
                            'b\'{"project": "1", "access_token": "tok123", "x": "k3y-value"}\'')

@@ -1,7 +1,8 @@
 from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG
-from ocr_backend.label_config import parse_label_config
-from ocr_backend.ocr_engine import TextLine
-from ocr_backend.results import encode_lines, new_region_ids, prediction
+
+from ocr_backend.labelstudio.encode import encode_lines, new_region_ids, prediction
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.ocr.engine import TextLine
 
 W, H = 200, 100
 LINES = [

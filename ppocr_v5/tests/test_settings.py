@@ -1,6 +1,7 @@
 import pytest
 
-from ocr_backend.settings import ConfigError, Settings
+from ocr_backend.errors import ConfigError
+from ocr_backend.settings import Settings
 
 
 def test_defaults_match_the_documented_ones():

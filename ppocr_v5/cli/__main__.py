@@ -1,6 +1,0 @@
-"""`python -m cli` (from ppocr_v5/) runs the same command as .venv/bin/ppocr-v5."""
-import sys
-
-from .main import main
-
-sys.exit(main())

@@ -1,0 +1,113 @@
+"""`ppocr-v5 annotate`: pre-annotate every task of a project, resumably.
+
+The model_version written is the one the backend's /setup returns for the same settings
+(versioning.model_version), so Label Studio treats these predictions as the backend's own and does
+not predict the tasks again. Tasks that already hold a prediction with that version are skipped,
+and each prediction is written as soon as its task is done: after a crash or Ctrl-C, running the
+command again picks up where it stopped. Failed tasks get no prediction (a re-run retries them).
+"""
+import dataclasses
+import os
+import sys
+import time
+from typing import Callable, Dict, List, Optional, TextIO, Tuple
+
+from ocr_backend.cli import ls_project, runners
+from ocr_backend.cli.task_worker import Job, Outcome
+from ocr_backend.errors import RunAborted
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.settings import Settings
+
+
+@dataclasses.dataclass
+class Summary:
+    total: int = 0
+    done: int = 0
+    skipped: int = 0
+    left: int = 0     # not attempted because of --limit
+    failed: List[Tuple[int, str]] = dataclasses.field(default_factory=list)
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    def report(self) -> str:
+        lines = [f"{self.total} tasks: {self.done} done, {self.skipped} skipped (already predicted), "
+                 f"{len(self.failed)} failed" + (f", {self.left} left (--limit)" if self.left else "")
+                 + f" in {self.seconds:.1f} s"
+                 + (" (interrupted: run again to resume)" if self.interrupted else "")]
+        lines += [f"  task {task_id}: {error}" for task_id, error in self.failed]
+        return "\n".join(lines)
+
+
+def backend_version(settings: Settings) -> str:
+    """What the backend's /setup answers for these settings."""
+    return model_version(settings, resolve_model_names(settings.model_variant, settings.ocr_lang))
+
+
+def _runner(job: Job, workers: int, ray_address: str) -> Callable:
+    if ray_address:
+        return lambda tasks: runners.run_ray(job, tasks, workers, ray_address)
+    if workers > 1:
+        return lambda tasks: runners.run_processes(job, tasks, workers)
+    return lambda tasks: runners.run_inline(job, tasks)
+
+
+def annotate_project(client, project: int, settings: Settings, workers: int = 1, ray_address: str = "",
+                     limit: Optional[int] = None, progress: bool = True, out: TextIO = sys.stderr) -> Summary:
+    started = time.monotonic()
+    version = backend_version(settings)
+    config = ls_project.label_config(client, project)
+    parse_label_config(config)   # a config without Image + geometry fails here, before any OCR
+    for title, theirs in ls_project.backend_versions(client, project).items():
+        if theirs and theirs != version:
+            print(f"warning: ML backend {title!r} of project {project} answers model_version {theirs!r}, "
+                  f"this run writes {version!r}: Label Studio will predict these tasks again through it. "
+                  f"Run with the backend's settings.", file=out)
+    tasks = list(ls_project.iter_tasks(client, project))
+    predicted = ls_project.tasks_with_version(client, project, version)
+    pending = [t for t in tasks if t["id"] not in predicted]
+    summary = Summary(total=len(tasks), skipped=len(tasks) - len(pending))
+    if limit is not None and len(pending) > limit:
+        summary.left = len(pending) - limit
+        pending = pending[:limit]
+    print(f"project {project}: {len(tasks)} tasks, {summary.skipped} already predicted with {version}, "
+          f"{len(pending)} to do", file=out)
+    cores = settings.threads()
+    job = runners.split_threads(Job(settings, config, version), workers, cores)
+    bar = _progress(len(pending), progress, out)
+    try:
+        for outcome in _runner(job, workers, ray_address)(pending):
+            if outcome.fatal:
+                raise RunAborted(f"task {outcome.task_id}: {outcome.error}")
+            _record(client, outcome, summary)
+            bar.update(1)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        bar.close()
+        summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _record(client, outcome: Outcome, summary: Summary) -> None:
+    if outcome.prediction is None:
+        summary.failed.append((outcome.task_id, outcome.error))
+        return
+    try:
+        ls_project.write_prediction(client, outcome.task_id, outcome.prediction)
+        summary.done += 1
+    except Exception as exc:  # noqa: BLE001 - Label Studio refused this one; the others go on
+        summary.failed.append((outcome.task_id, f"writing the prediction failed: {exc}"))
+
+
+def _progress(total: int, enabled: bool, out: TextIO):
+    from tqdm import tqdm
+    return tqdm(total=total, unit="task", disable=not enabled, file=out, dynamic_ncols=True)
+
+
+def settings_for(url: str, api_key: str, env: Optional[Dict[str, str]] = None) -> Settings:
+    """The backend's settings from the environment, with the command line's URL and key on top."""
+    settings = Settings.from_env(os.environ if env is None else env)
+    return dataclasses.replace(settings, label_studio_url=(url or settings.label_studio_url).rstrip("/"),
+                               label_studio_api_key=api_key or settings.label_studio_api_key)

@@ -1,0 +1,1 @@
+"""Pure code: geometry, reading order, tiling and the one strict URL reader. No I/O, no models."""

@@ -1,0 +1,1 @@
+"""Images in: URL reading, fetching (SSRF and credential rules), decoding, crops."""

@@ -1,0 +1,1 @@
+"""OCR: the PaddleX pipeline, recognisers, model names and weights."""

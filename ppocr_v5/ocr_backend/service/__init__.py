@@ -1,0 +1,1 @@
+"""Use cases: predictions for a batch of tasks and for drawn regions."""

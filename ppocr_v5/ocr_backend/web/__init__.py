@@ -1,0 +1,1 @@
+"""HTTP: what this backend adds to label-studio-ml's Flask app."""
