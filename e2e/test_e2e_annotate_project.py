@@ -28,6 +28,8 @@ from harness.common import (
 from harness.regions import group_regions
 
 PY = REPO / ".venv" / "bin" / "python"
+# The package's console script (make deps installs it).
+CLI = REPO / ".venv" / "bin" / "ppocr-v5"
 STRIPS = (EN_PAGES[0], EN_PAGES[1], ZH_PAGES[0])
 BROKEN_URL = "http://127.0.0.1:9/not-there.png"   # discard port: nothing listens
 
@@ -43,7 +45,7 @@ def _strips(tmp: Path, pages, rows=(150, 450)):
 
 
 def _command(label_studio, project, *extra):
-    return [str(PY), "-m", "cli", "annotate", "--project", str(project), "--url", label_studio.url,
+    return [str(CLI), "annotate", "--project", str(project), "--url", label_studio.url,
             "--api-key", label_studio.pat, "--no-progress", *extra]
 
 
@@ -154,7 +156,7 @@ def test_ray_runs_the_same_work(label_studio, backend, tmp_path_factory):
 def test_export_from_the_project_matches_the_predictions(resumed, label_studio, tmp_path):
     version = label_studio.api.predictions(resumed["project"])[0]["model_version"]
     out = tmp_path / "paddleocr"
-    r = subprocess.run([str(PY), "-m", "cli", "export", "--project", str(resumed["project"]), "--url", label_studio.url,
+    r = subprocess.run([str(CLI), "export", "--project", str(resumed["project"]), "--url", label_studio.url,
                         "--api-key", label_studio.pat, "--source", "predictions", "--model-version", version,
                         "--out", str(out), "--val-fraction", "0.34", "--no-progress"],
                        cwd=REPO / "ppocr_v5", env=_env(), capture_output=True, text=True, timeout=300)

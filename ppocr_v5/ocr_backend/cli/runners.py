@@ -56,9 +56,9 @@ def run_processes(job: Job, tasks: Iterable[dict], workers: int) -> Iterator[Out
 
 
 def ray_modules() -> List[str]:
-    """The packages Ray ships to every worker node (the cluster's Python has the dependencies)."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    return [here, os.path.join(os.path.dirname(here), "ocr_backend")]
+    """The package Ray ships to every worker node (the cluster's Python has the dependencies)."""
+    import ocr_backend
+    return [os.path.dirname(os.path.abspath(ocr_backend.__file__))]
 
 
 def run_ray(job: Job, tasks: Iterable[dict], workers: int, address: str) -> Iterator[Outcome]:
