@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh 
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve test bench load clean
+.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve lint test bench load clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,16 +30,18 @@ $(DEPS_STAMP): $(VPY) $(REQS)
 deps: $(DEPS_STAMP)
 venv: deps
 
-$(MODELS_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_models.py
-	PATH=$(VENV)/bin:$$PATH $(VPY) ppocr_v5/scripts/provision_models.py --dest $(MODEL_DIR)
+# The pinned weights are data (weights.json), read by one provisioner: v5 here, v6 below.
+PROVISION := ppocr_v5/scripts/provision_models.py ppocr_v5/scripts/weights.json
+$(MODELS_STAMP): $(DEPS_STAMP) $(PROVISION)
+	PATH=$(VENV)/bin:$$PATH $(VPY) ppocr_v5/scripts/provision_models.py --set v5 --dest $(MODEL_DIR)
 	touch $@
 
 models: $(MODELS_STAMP)
 
 # PP-OCRv6 tiny/small ONNX weights (PPOCR_VERSION=v6), verified like the v5 ones.
 MODELS_V6_STAMP := $(MODEL_DIR)/.provisioned-v6
-$(MODELS_V6_STAMP): $(DEPS_STAMP) ppocr_v5/scripts/provision_v6.py
-	$(VPY) ppocr_v5/scripts/provision_v6.py --dest $(MODEL_DIR)
+$(MODELS_V6_STAMP): $(DEPS_STAMP) $(PROVISION)
+	$(VPY) ppocr_v5/scripts/provision_models.py --set v6 --dest $(MODEL_DIR)
 	touch $@
 
 models-v6: $(MODELS_V6_STAMP)
@@ -59,7 +61,14 @@ e2e-deps:
 serve: deps models cli
 	cd ppocr_v5 && exec $(VENV)/bin/gunicorn --config gunicorn.conf.py _wsgi:app
 
-test: deps models models-v6 cli tools e2e-deps
+# ruff (lint + format check) over the repository, mypy on the package (settings: ruff.toml and
+# ppocr_v5/pyproject.toml). `ruff check --fix . && ruff format .` repairs most findings.
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	cd ppocr_v5 && $(VENV)/bin/mypy
+
+test: deps models models-v6 cli tools e2e-deps lint
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
 # Speed and accuracy over HTTP on the corpus, with the peer configuration as the yardstick.
@@ -67,8 +76,9 @@ bench: deps models
 	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS)
 
 # Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
+# load.py drives the server with the test suite's helpers (corpus.py, live_server.py).
 load: deps models
-	$(VPY) bench/load.py $(LOAD_ARGS)
+	PYTHONPATH=$(CURDIR)/ppocr_v5/tests $(VPY) bench/load.py $(LOAD_ARGS)
 
 # Only the end-to-end suite (real Label Studio and browser).
 e2e: deps models models-v6 cli e2e-deps

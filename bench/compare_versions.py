@@ -3,7 +3,8 @@
 
 Runs the backend's own engine (Settings -> OcrEngine.run, the code /predict runs) once per page and
 model family, scores against the ground truth with the corpus's score.py (detection F1 @ IoU 0.5,
-CER on matched lines) and times each page (each engine's first run is a warm-up, not timed; families take turns page by page).
+CER on matched lines) and times each page (each engine's first run is a warm-up, not timed;
+families take turns page by page).
 
 Only languages whose recogniser is in MODEL_DIR for every family are compared: PP-OCRv6 reads
 Chinese, English and Japanese, so en, zh and ja pages (OCR_LANG en / ch / ch).
@@ -19,12 +20,11 @@ import statistics
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "ppocr_v5"))
-CORPUS = os.environ.get("CORPUS_DIR", os.path.join(os.path.dirname(REPO), "shared", "corpus"))
+from ocr_backend.ocr.engine import OcrEngine
+from ocr_backend.settings import Settings
 
-from ocr_backend.ocr.engine import OcrEngine  # noqa: E402
-from ocr_backend.settings import Settings  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CORPUS = os.environ.get("CORPUS_DIR", os.path.join(os.path.dirname(REPO), "shared", "corpus"))
 
 FAMILIES = {  # label -> environment on top of the run's own
     "v5 mobile": {"PPOCR_VERSION": "v5", "MODEL_VARIANT": "mobile"},
@@ -97,7 +97,8 @@ def markdown(results, langs):
     head = "| family | " + " | ".join(f"{lang} F1 / CER / s" for lang in (*langs, "all")) + " |"
     rows = [head, "|" + " --- |" * (len(langs) + 2)]
     for family, table in results.items():
-        cells = [f"{table[k]['f1']:.3f} / {table[k]['cer']:.3f} / {table[k]['s_per_page']:.1f}" for k in (*langs, "all")]
+        cells = [f"{table[k]['f1']:.3f} / {table[k]['cer']:.3f} / {table[k]['s_per_page']:.1f}"
+                 for k in (*langs, "all")]
         rows.append(f"| {family} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

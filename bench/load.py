@@ -10,8 +10,9 @@ the warm-up (--warmup predictions) and at the end; growth must stay under --max-
 
 Prints a table, writes bench/results/load.json, exits 1 on any error, mismatch or excess growth.
 
-    .venv/bin/python bench/load.py                       # the full run (a few minutes on 2 cores)
-    .venv/bin/python bench/load.py --requests 5 --clients 2 --soak 60 --warmup 20   # a smoke run
+    make load                                            # the full run (a few minutes on 2 cores)
+    make load LOAD_ARGS="--requests 5 --clients 2 --soak 60 --warmup 20"            # a smoke run
+    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py [...]                   # without make
 """
 import argparse
 import concurrent.futures
@@ -24,15 +25,20 @@ import tempfile
 import threading
 import time
 
+import requests
+from PIL import Image
+
+try:
+    # The test suite's helpers (a folder, not a package): `make load` puts it on PYTHONPATH.
+    from corpus import POLYGON_CONFIG, PUBLIC, load_gt
+    from live_server import Gunicorn, Recorder, png
+except ModuleNotFoundError as exc:
+    if exc.name not in ("corpus", "live_server"):
+        raise
+    raise SystemExit(f"{exc}: run `make load`, or put the test helpers on the path: "
+                     "PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py") from exc
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path[:0] = [os.path.join(REPO, "ppocr_v5"), os.path.join(REPO, "ppocr_v5", "tests")]
-
-import requests  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from corpus import POLYGON_CONFIG, PUBLIC, load_gt  # noqa: E402
-from live_server import Gunicorn, Recorder, png  # noqa: E402
-
 RESULTS = os.path.join(REPO, "bench", "results")
 CROP_W, CROP_H = 600, 130  # 4-5 lines of a 150 dpi page
 CROP_PAGES = ("en_caption_p001", "en_fontspec_p058", "en_memman_p182", "en_microtype_p011",

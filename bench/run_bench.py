@@ -40,10 +40,13 @@ import tempfile
 import threading
 import time
 
+import common
+import peer_ppocr_example
+import requests
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-import common  # noqa: E402
+PEER_PROGRAM = os.path.join(HERE, "peer_ppocr_example.py")
 
 LABEL_CONFIG = ('<View><Image name="image" value="$image"/><Labels name="label" toName="image">'
                 '<Label value="Text"/></Labels><Polygon name="poly" toName="image"/>'
@@ -157,7 +160,7 @@ class Backend:
                 r = session.get(self.url + "/health", timeout=2)
                 if r.status_code == 200:
                     return time.perf_counter() - self.t_start
-            except Exception:
+            except requests.RequestException:  # not listening yet
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"backend not healthy after {timeout}s; see {self.log.name}")
@@ -219,38 +222,14 @@ def ls_to_lines(prediction):
 
 
 # --------------------------------------------------------------------------------------------
-# peer: PaddleX OCR pipeline, Paddle engine, oneDNN off, rebuilt per request
-PEER_CODE = r"""
-import json, os, sys, time
-threads = sys.argv[3]
-os.environ.setdefault("PADDLE_PDX_CACHE_HOME", "/tmp/pdxcache")
-os.environ.setdefault("PADDLE_PDX_DISABLE_MODEL_SOURCE_CHECK", "True")
-os.environ["PADDLE_PDX_CPU_NUM_THREADS"] = threads
-sys.path.insert(0, sys.argv[1])
-import common
-import cv2
-from paddlex import create_pipeline
-out = []
-for path in json.loads(sys.argv[2]):
-    t0 = time.perf_counter()
-    pipe = create_pipeline(config=common.ocr_config(), device="cpu", engine="paddle",
-                           engine_config={"run_mode": "paddle", "cpu_threads": int(threads)})
-    t1 = time.perf_counter()
-    res = list(pipe.predict(cv2.imread(path)))[0]
-    t2 = time.perf_counter()
-    out.append({"image": os.path.basename(path), "build_s": t1 - t0, "predict_s": t2 - t1,
-                "total_s": t2 - t0, "lines": len(res["rec_texts"])})
-    del pipe
-print("PEER_JSON " + json.dumps(out), flush=True)
-"""
-
-
+# peer: label-studio-ml-backend's `ppocr` example (PaddleX OCR pipeline, Paddle engine, oneDNN off,
+# rebuilt per request), in its own program and process
 def run_peer(paths, threads, python_bin):
-    r = subprocess.run([python_bin, "-c", PEER_CODE, HERE, json.dumps(paths), str(threads)],
-                       capture_output=True, text=True, cwd=REPO)
+    r = subprocess.run([python_bin, PEER_PROGRAM, json.dumps(paths), str(threads)],
+                       capture_output=True, text=True, cwd=REPO, check=False)  # its output says why
     for line in r.stdout.splitlines():
-        if line.startswith("PEER_JSON "):
-            return json.loads(line[len("PEER_JSON "):])
+        if line.startswith(peer_ppocr_example.PREFIX):
+            return json.loads(line[len(peer_ppocr_example.PREFIX):])
     raise RuntimeError("peer run failed:\n" + r.stdout[-2000:] + r.stderr[-4000:])
 
 
@@ -258,13 +237,13 @@ def run_peer(paths, threads, python_bin):
 def machine():
     try:
         with open("/proc/cpuinfo") as f:
-            model = next((l.split(":", 1)[1].strip() for l in f if l.startswith("model name")), "")
+            model = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), "")
     except OSError:
         model = platform.processor()
     try:
         import psutil
         mem = f"{psutil.virtual_memory().total / 2 ** 30:.0f} GiB"
-    except Exception:
+    except (ImportError, OSError):
         mem = "?"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -290,7 +269,6 @@ def main():
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "latest.json"))
     a = ap.parse_args()
 
-    import requests
     corpus = os.path.abspath(a.corpus)
     pages = common.load_index(corpus)
     if a.pages:
@@ -327,7 +305,7 @@ def main():
             res = predict(session, server.url, [task_of[p["id"]]])
             lat[p["id"]] = time.perf_counter() - t0
             lines = ls_to_lines(res[0])
-            common.write_preds(pred_dir, p["id"], [l["points"] for l in lines], [l["text"] for l in lines])
+            common.write_preds(pred_dir, p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines])
             print(f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions", flush=True)
         lv = list(lat.values())
         report["latency"] = {"p50_s": round(pct(lv, 50), 3), "p95_s": round(pct(lv, 95), 3),
@@ -410,8 +388,8 @@ def print_table(r):
         ("first prediction after process start", f"{r['startup']['first_prediction_s']:.1f} s"),
         ("latency per page, 1 task/request", f"p50 {r['latency']['p50_s']:.2f} s, p95 {r['latency']['p95_s']:.2f} s"),
         (f"throughput, {r['batch']['tasks_per_request']} tasks/request", f"{r['batch']['pages_per_s']:.2f} pages/s"),
-        (f"throughput, {r['concurrent']['clients']} concurrent clients", f"{r['concurrent']['pages_per_s']:.2f} pages/s "
-         f"(latency p50 {r['concurrent']['latency_p50_s']:.2f} s)"),
+        (f"throughput, {r['concurrent']['clients']} concurrent clients",
+         f"{r['concurrent']['pages_per_s']:.2f} pages/s (latency p50 {r['concurrent']['latency_p50_s']:.2f} s)"),
         ("peak RSS (server process tree)", f"{r['peak_rss_mb']:.0f} MB"),
         ("detection P / R / F1 @ IoU 0.5", f"{acc['overall']['precision']:.3f} / {acc['overall']['recall']:.3f} / "
          f"{acc['overall']['f1']:.3f}"),
@@ -424,7 +402,8 @@ def print_table(r):
     if "peer" in r:
         p = r["peer"]
         rows.append((f"peer (PaddleX OCR, paddle fp32, rebuilt per request), {len(p['pages'])} pages",
-                     f"{p['mean_total_s']:.2f} s/page (build {p['mean_build_s']:.2f} s + predict {p['mean_predict_s']:.2f} s)"))
+                     (f"{p['mean_total_s']:.2f} s/page (build {p['mean_build_s']:.2f} s"
+                      f" + predict {p['mean_predict_s']:.2f} s)")))
         rows.append(("speed-up vs peer (same pages)", f"{p['speedup']:.1f}x"))
     w = max(len(k) for k, _ in rows)
     print("\n| " + "metric".ljust(w) + " | value |")

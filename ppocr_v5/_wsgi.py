@@ -6,7 +6,8 @@ Extensions (the stock app stays in charge of routing, /health, /metrics, /webhoo
   view drops them) and answers malformed requests with 400 instead of 500;
 - /setup returns the model's stable model_version (the stock app answers "INITIAL"), which is
   what every prediction carries, so Label Studio does not re-predict or duplicate;
-- optional Basic auth (BASIC_AUTH_USER / BASIC_AUTH_PASS) on everything but /health.
+- optional Basic auth (BASIC_AUTH_USER / BASIC_AUTH_PASS) on everything but /health;
+- log redaction (keys, auth headers, query strings) installed on the handlers configured here.
 Run: `python _wsgi.py [--port 9090]`, `label-studio-ml start ./ppocr_v5`, or
 `gunicorn --config gunicorn.conf.py _wsgi:app`.
 """
@@ -30,10 +31,11 @@ from label_studio_ml.api import init_app  # noqa: E402
 from model import PPOCRv5Backend, load_settings  # noqa: E402
 from ocr_backend.ocr.engine import get_engine  # noqa: E402
 from ocr_backend.settings import ConfigError  # noqa: E402
-from ocr_backend.web.extensions import extend_app  # noqa: E402
+from ocr_backend.web.extensions import extend_app, install_log_redaction  # noqa: E402
 
 try:
     SETTINGS = load_settings()
+    install_log_redaction(SETTINGS)  # before anything logs a request, a URL or a key
     get_engine(SETTINGS)  # resolves and checks the model folders now; the weights load on first use
 except ConfigError as exc:
     sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")

@@ -1,8 +1,9 @@
 """PP-OCRv5 pre-annotation backend for Label Studio: the LabelStudioMLBase subclass.
 
-This module only wires the pieces of ocr_backend/ together:
-settings (env, validated once) -> OCR engine (built lazily, once per process) -> per-task image
-fetch/decode -> OCR -> Label Studio results for the tags of the project's label config.
+This module only wires the pieces of ocr_backend/ together: settings (env, validated once), the
+OCR engine (built lazily, once per process), the request's label config and the image fetcher for
+its Label Studio go into one TaskStep (service/task_step.py: image -> OCR or drawn regions ->
+Label Studio results), which service/predict.py runs over the request's tasks.
 """
 import functools
 import logging
@@ -14,8 +15,8 @@ from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import get_engine
-from ocr_backend.service import interactive
 from ocr_backend.service.predict import predict_tasks
+from ocr_backend.service.task_step import TaskStep
 from ocr_backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,9 @@ class PPOCRv5Backend(LabelStudioMLBase):
 
     def predict(self, tasks: List[dict], label_config: Optional[str] = None, context: Optional[dict] = None,
                 **kwargs) -> List[dict]:
-        """One prediction per task, in task order. `label_config` is the one the request came with."""
+        """One prediction per task, in task order. `label_config` is the one the request came with;
+        a `context` with a `result` asks for the text of the regions drawn there (interactive)."""
         tags = parse_label_config(label_config or self.label_config or "")
-        fetch = _fetcher(self.settings, self.hostname or "", self.access_token or "").fetch
-        if context and context.get("result"):
-            return interactive.predict_interactive(tasks, context, tags, self.engine, fetch, self.settings,
-                                                   self.model_version)
-        return predict_tasks(tasks, tags, self.engine, fetch, self.settings, self.model_version)
+        step = TaskStep(tags, self.engine, self.settings, self.model_version, context)
+        fetcher = _fetcher(self.settings, self.hostname or "", self.access_token or "")
+        return predict_tasks(tasks, step, fetcher.fetch)

@@ -77,8 +77,8 @@ def test_model_version_matches_setup_everywhere(batch):
 
 
 def test_regions_are_linked_and_inside_the_image(batch):
-    pages, _, response = batch
-    for page, prediction in zip(pages, response.get_json()["results"]):
+    _, _, response = batch
+    for prediction in response.get_json()["results"]:
         if not prediction["result"]:
             continue
         by_id = {}

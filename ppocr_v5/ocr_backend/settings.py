@@ -2,14 +2,26 @@
 
 Every other module receives a `Settings` instance instead of reading os.environ, so an invalid
 value stops start-up here with a message naming the variable, the value and what is allowed.
+
+Each setting is one declaration on the `Settings` dataclass (`declare(...)`): its variable, how
+its text is read (a `Kind`), its default, whether it changes predictions, whether it is a secret,
+and the line the README table shows. Everything else is derived from those declarations:
+`Settings.from_env`, the masked `public_summary`, the model_version digest
+(labelstudio/versioning.py), the README table (`python -m ocr_backend.settings --readme README.md`)
+and the Docker default checks (tests/test_docker.py).
 """
+import argparse
 import dataclasses
 import os
 import re
-from typing import Mapping, Optional
+import sys
+from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence, Tuple
 
-from ocr_backend.errors import ConfigError, UrlError
 from ocr_backend.core.urls import parse_url
+from ocr_backend.errors import ConfigError, UrlError
+
+__all__ = ["ConfigError", "SERVER_VARIABLES", "SETTINGS", "Setting", "Settings", "replace_settings_table",
+           "settings_table"]
 
 LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
              "ta", "te", "th")
@@ -23,89 +35,315 @@ OUTPUT_TYPES = ("polygon", "rectangle")
 ENGINES = ("auto", "paddle", "onnxruntime")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
+_META = "ocr_backend.setting"  # the dataclass field metadata key holding a field's Setting
 
+
+def _listed(values: Sequence[str]) -> str:
+    quoted = [f"`{v}`" for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def env_text(value: Any) -> str:
+    """A value as it is spelled in the environment (compose files, Dockerfile ENV, README)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+# --- how a variable's text becomes a value ----------------------------------------------------
+
+class Kind:
+    """How one variable's text becomes a value; every error names the variable, the value and the fix.
+
+    `earlier` holds the settings already read (declaration order), for the few whose allowed values
+    depend on another (MODEL_VARIANT and OCR_LANG on PPOCR_VERSION).
+    """
+
+    # An empty value means "unset" (compose passes VAR= for a host variable nobody set), except for
+    # the kinds where empty is itself a value (text; a flag's "" has always read as false).
+    blank_is_default: ClassVar[bool] = True
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def default(self, declared: Any, earlier: Mapping[str, Any]) -> Any:
+        return declared
+
+    def allowed(self) -> str:
+        """The allowed values for the README (`{allowed}` in a declaration's doc)."""
+        return ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Text(Kind):
+    blank_is_default: ClassVar[bool] = False
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        return raw
+
+
+@dataclasses.dataclass(frozen=True)
+class Flag(Kind):
+    blank_is_default: ClassVar[bool] = False
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        low = raw.lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+        raise ConfigError(f"{name}={raw!r} is not a boolean; use true or false.")
+
+    def allowed(self) -> str:
+        return "`true` or `false`"
+
+
+@dataclasses.dataclass(frozen=True)
+class Choice(Kind):
+    values: Tuple[str, ...]
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        if raw.lower() not in self.values:
+            raise ConfigError(f"{name}={raw!r} is not valid; use one of: {', '.join(self.values)}.")
+        return raw.lower()
+
+    def allowed(self) -> str:
+        return _listed(self.values)
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant(Kind):
+    """MODEL_VARIANT: its values, and its default, are those of the PPOCR_VERSION read before it."""
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        version = earlier["ppocr_version"]
+        allowed = VERSION_VARIANTS[version]
+        if raw.lower() not in allowed:
+            raise ConfigError(f"{name}={raw!r} is not a PP-OCR{version} variant (PPOCR_VERSION={version}); "
+                              f"use one of: {', '.join(allowed)}.")
+        return raw.lower()
+
+    def default(self, declared: Any, earlier: Mapping[str, Any]) -> Any:
+        return VERSION_VARIANTS[earlier["ppocr_version"]][0]
+
+    def allowed(self) -> str:
+        return "; ".join(f"{version}: {_listed(values)} (default `{values[0]}`)"
+                         for version, values in VERSION_VARIANTS.items())
+
+
+@dataclasses.dataclass(frozen=True)
+class Language(Choice):
+    """OCR_LANG: any PP-OCRv5 language, but only those of v6's one recogniser under PPOCR_VERSION=v6."""
+
+    values: Tuple[str, ...] = LANGUAGES
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        lang = super().parse(name, raw, earlier)
+        if earlier["ppocr_version"] == "v6" and lang not in V6_LANGUAGES:
+            raise ConfigError(f"{name}={lang!r} has no PP-OCRv6 recogniser (v6 reads Chinese, English and "
+                              f"Japanese: {', '.join(V6_LANGUAGES)}); use PPOCR_VERSION=v5 for it.")
+        return lang
+
+
+@dataclasses.dataclass(frozen=True)
+class Number(Kind):
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        try:
+            number = float(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not a number.") from None
+        if number != number or (self.minimum is not None and number < self.minimum) or (
+                self.maximum is not None and number > self.maximum):
+            bounds = f"between {self.minimum} and {self.maximum}" if self.maximum is not None else f">= {self.minimum}"
+            raise ConfigError(f"{name}={raw!r} is out of range; use a number {bounds}.")
+        return number
+
+
+FRACTION = Number(minimum=0.0, maximum=1.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Integer(Kind):
+    minimum: Optional[int] = None
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        if not re.fullmatch(r"[+-]?\d+", raw):
+            raise ConfigError(f"{name}={raw!r} is not a whole number.")
+        number = int(raw)
+        if self.minimum is not None and number < self.minimum:
+            raise ConfigError(f"{name}={raw!r} is out of range; use a whole number >= {self.minimum}.")
+        return number
+
+
+@dataclasses.dataclass(frozen=True)
+class Device(Kind):
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        low = raw.lower()
+        if low == "cpu" or re.fullmatch(r"gpu:\d+", low):
+            return low
+        if low == "gpu":
+            return "gpu:0"
+        raise ConfigError(f"{name}={raw!r} is not valid; use cpu or gpu:N (for example gpu:0).")
+
+    def allowed(self) -> str:
+        return "`cpu` or `gpu:N`"
+
+
+@dataclasses.dataclass(frozen=True)
+class Url(Kind):
+    """A Label Studio base URL, read by the same strict parser that later decides where the key goes."""
+
+    def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
+        try:
+            parsed = parse_url(raw)
+        except UrlError as exc:
+            raise ConfigError(f"{name}={raw!r} is not a usable http(s) URL ({exc}); use e.g. "
+                              f"http://localhost:8080.") from None
+        if parsed.userinfo or parsed.query:
+            raise ConfigError(f"{name} must not hold credentials or a query string; use e.g. "
+                              f"http://localhost:8080.")
+        return raw.rstrip("/")
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One environment variable: everything the code, the README and the Docker checks know of it."""
+
+    env: str
+    kind: Kind
+    default: Any
+    doc: str  # the README's Meaning cell; `{allowed}` is replaced by the kind's allowed values
+    # Changes what a prediction contains, so it is part of model_version's digest.
+    affects_predictions: bool = False
+    secret: bool = False  # masked in public_summary
+    shown_default: Optional[str] = None  # the README's Default cell when the value itself says little
+    # The Settings attribute digested instead of the raw value (INFERENCE_ENGINE=auto is a different
+    # engine per device; the version must name the one that runs).
+    fingerprint: Optional[str] = None
+    name: str = ""  # the Settings attribute; filled in from the dataclass field
+
+    def read(self, env: Mapping[str, str], earlier: Mapping[str, Any]) -> Any:
+        raw = env.get(self.env)
+        if raw is not None:
+            raw = raw.strip()
+        if raw is None or (raw == "" and self.kind.blank_is_default):
+            return self.kind.default(self.default, earlier)
+        return self.kind.parse(self.env, raw, earlier)
+
+    def default_cell(self) -> str:
+        if self.shown_default is not None:
+            return self.shown_default
+        text = env_text(self.default)
+        return f"`{text}`" if text else ""
+
+    def meaning(self) -> str:
+        return self.doc.replace("{allowed}", self.kind.allowed())
+
+
+def declare(env: str, kind: Kind, default: Any, doc: str, **options: Any) -> Any:
+    """A Settings field whose metadata is its Setting (typed Any so the annotation gives the type)."""
+    return dataclasses.field(default=default, metadata={_META: Setting(env, kind, default, doc, **options)})
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    ppocr_version: str = "v5"
-    model_variant: str = "mobile"
-    ocr_lang: str = "ch"
-    device: str = "cpu"
-    score_threshold: float = 0.5
-    det_score_threshold: float = 0.6
-    output_type: str = "polygon"
-    include_transcription: bool = True
-    use_doc_orientation: bool = False
-    use_doc_unwarping: bool = False
-    use_textline_orientation: bool = False
-    label_studio_url: str = ""
-    label_studio_api_key: str = ""
+    ppocr_version: str = declare("PPOCR_VERSION", Choice(tuple(VERSION_VARIANTS)), "v5",
+                                 "{allowed}: the PP-OCR generation (v6 reads `ch` and `en` only)",
+                                 affects_predictions=True)
+    model_variant: str = declare("MODEL_VARIANT", Variant(), "mobile", "{allowed}", affects_predictions=True)
+    ocr_lang: str = declare("OCR_LANG", Language(), "ch", "{allowed}", affects_predictions=True)
+    # Not digested itself: a device changes predictions only by the engine `auto` picks for it, which
+    # INFERENCE_ENGINE's fingerprint covers (gpu:0 and gpu:1 workers must agree on model_version).
+    device: str = declare("DEVICE", Device(), "cpu", "{allowed} (`gpu:N` needs the CUDA build of PaddlePaddle)")
+    score_threshold: float = declare("SCORE_THRESHOLD", FRACTION, 0.5,
+                                     "drop lines whose recognition score is lower", affects_predictions=True)
+    det_score_threshold: float = declare("DET_SCORE_THRESHOLD", FRACTION, 0.6,
+                                         "drop detected boxes whose score is lower (PaddleX `box_thresh`)",
+                                         affects_predictions=True)
+    output_type: str = declare("OUTPUT_TYPE", Choice(OUTPUT_TYPES), "polygon",
+                               "{allowed}, when the config has both geometry tags", affects_predictions=True)
+    include_transcription: bool = declare("INCLUDE_TRANSCRIPTION", Flag(), True, "fill the per-region TextArea",
+                                          affects_predictions=True)
+    use_doc_orientation: bool = declare(
+        "USE_DOC_ORIENTATION", Flag(), False,
+        "classify page rotation first (regions are mapped back onto the uploaded image)", affects_predictions=True)
+    use_doc_unwarping: bool = declare(
+        "USE_DOC_UNWARPING", Flag(), False,
+        "unwarp photographed pages (no exact inverse: regions are withheld, see log)", affects_predictions=True)
+    use_textline_orientation: bool = declare("USE_TEXTLINE_ORIENTATION", Flag(), False, "fix upside-down lines",
+                                             affects_predictions=True)
+    label_studio_url: str = declare("LABEL_STUDIO_URL", Url(), "",
+                                    "Label Studio base URL, for `/data/upload/...` images and cloud storage")
+    label_studio_api_key: str = declare("LABEL_STUDIO_API_KEY", Text(), "",
+                                        "legacy token or Personal Access Token (needs `LABEL_STUDIO_URL`)",
+                                        secret=True)
     # Weights: explicit folders win, then $MODEL_DIR/<model_name>/, then PaddleX's own download.
-    model_dir: str = ""
-    det_model_dir: str = ""
-    rec_model_dir: str = ""
+    # Not digested: the version names the models, and a path differs per machine (./models, /models).
+    model_dir: str = declare("MODEL_DIR", Text(), "", "folder of `<model_name>/` weight folders",
+                             shown_default="`./models` with make")
+    det_model_dir: str = declare("DET_MODEL_DIR", Text(), "", "explicit detection weight folder (wins over "
+                                 "`MODEL_DIR`)")
+    rec_model_dir: str = declare("REC_MODEL_DIR", Text(), "", "explicit recognition weight folder (wins over "
+                                 "`MODEL_DIR`)")
     # auto: onnxruntime on CPU (fastest here), Paddle on GPU (CUDA build of paddlepaddle).
-    inference_engine: str = "auto"
-    cpu_threads: int = 0  # 0: one per available core
-    # Batch 1 is cheapest per line on CPU (wide batches spill out of the cache; bench/FINDINGS.md).
-    rec_batch_size: int = 1
-    # Recognition input width relative to PaddleX's (the CPU onnxruntime path only).
-    rec_width_squeeze: float = 0.75
+    inference_engine: str = declare("INFERENCE_ENGINE", Choice(ENGINES), "auto",
+                                    "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU",
+                                    affects_predictions=True, fingerprint="engine")
+    cpu_threads: int = declare("CPU_THREADS", Integer(minimum=0), 0, "inference threads per worker (0: one per core)",
+                               shown_default="cores")
+    # Batch 1 is cheapest per line on CPU (wide batches spill out of the cache; bench/research/FINDINGS.md).
+    rec_batch_size: int = declare(
+        "REC_BATCH_SIZE", Integer(minimum=1), 1,
+        "lines per recognition batch (PaddleX's own recogniser: GPU, `paddle`, word boxes, orientation or "
+        "unwarping)")
+    rec_width_squeeze: float = declare(
+        "REC_WIDTH_SQUEEZE", Number(minimum=0.3, maximum=1.0), 0.75,
+        "recognition input width relative to PaddleX's (CPU onnxruntime path), 0.3 to 1", affects_predictions=True)
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
-    det_limit_side_len: int = 64
-    det_limit_type: str = "min"
-    det_max_side_limit: int = 4000
+    det_limit_side_len: int = declare("DET_LIMIT_SIDE_LEN", Integer(minimum=32), 64,
+                                      "detector input size: the side length PaddleX scales to (`limit_side_len`)",
+                                      affects_predictions=True)
+    det_limit_type: str = declare("DET_LIMIT_TYPE", Choice(("max", "min")), "min",
+                                  "{allowed}: which side `DET_LIMIT_SIDE_LEN` bounds (PaddleX `limit_type`)",
+                                  affects_predictions=True)
+    det_max_side_limit: int = declare("DET_MAX_SIDE_LIMIT", Integer(minimum=32), 4000,
+                                      "cap on the detector input's longer side (PaddleX `max_side_limit`)",
+                                      affects_predictions=True)
     # Image input limits (bad input must fail one task, never the process).
-    max_image_pixels: int = 80_000_000
-    max_image_bytes: int = 50 * 1024 * 1024
-    image_fetch_timeout: float = 20.0
-    block_private_urls: bool = False
+    max_image_pixels: int = declare("MAX_IMAGE_PIXELS", Integer(minimum=1), 80_000_000,
+                                    "refuse larger images before decoding them")
+    max_image_bytes: int = declare("MAX_IMAGE_BYTES", Integer(minimum=1), 50 * 1024 * 1024, "download size cap")
+    image_fetch_timeout: float = declare("IMAGE_FETCH_TIMEOUT", Number(minimum=0.1), 20.0,
+                                         "seconds to connect / between bytes")
+    block_private_urls: bool = declare(
+        "BLOCK_PRIVATE_URLS", Flag(), False,
+        "refuse image URLs on private/loopback addresses (Label Studio itself stays allowed)")
     # Optional Basic auth in front of /predict, /setup and /webhook.
-    basic_auth_user: str = ""
-    basic_auth_pass: str = ""
-    default_label: str = ""
+    basic_auth_user: str = declare("BASIC_AUTH_USER", Text(), "",
+                                   "with `BASIC_AUTH_PASS`: require Basic auth on everything but `/health`")
+    basic_auth_pass: str = declare("BASIC_AUTH_PASS", Text(), "", "the Basic auth password (both or neither)",
+                                   secret=True)
+    default_label: str = declare("DEFAULT_LABEL", Text(), "",
+                                 "the label given to each region (a tag's `predicted_values` wins)",
+                                 affects_predictions=True, shown_default="first label")
     # One region per word (PaddleX return_word_box) instead of one per line.
-    word_boxes: bool = False
+    word_boxes: bool = declare("WORD_BOXES", Flag(), False, "one region per word instead of per line",
+                               affects_predictions=True)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
         env = os.environ if env is None else env
-        r = _Reader(env)
-        version = r.choice("PPOCR_VERSION", tuple(VERSION_VARIANTS), cls.ppocr_version)
-        settings = cls(
-            ppocr_version=version,
-            model_variant=r.variant("MODEL_VARIANT", version),
-            ocr_lang=r.language("OCR_LANG", version, cls.ocr_lang),
-            device=r.device("DEVICE", cls.device),
-            score_threshold=r.fraction("SCORE_THRESHOLD", cls.score_threshold),
-            det_score_threshold=r.fraction("DET_SCORE_THRESHOLD", cls.det_score_threshold),
-            output_type=r.choice("OUTPUT_TYPE", OUTPUT_TYPES, cls.output_type),
-            include_transcription=r.flag("INCLUDE_TRANSCRIPTION", cls.include_transcription),
-            use_doc_orientation=r.flag("USE_DOC_ORIENTATION", cls.use_doc_orientation),
-            use_doc_unwarping=r.flag("USE_DOC_UNWARPING", cls.use_doc_unwarping),
-            use_textline_orientation=r.flag("USE_TEXTLINE_ORIENTATION", cls.use_textline_orientation),
-            label_studio_url=r.url("LABEL_STUDIO_URL", cls.label_studio_url),
-            label_studio_api_key=r.text("LABEL_STUDIO_API_KEY", cls.label_studio_api_key),
-            model_dir=r.text("MODEL_DIR", cls.model_dir),
-            det_model_dir=r.text("DET_MODEL_DIR", cls.det_model_dir),
-            rec_model_dir=r.text("REC_MODEL_DIR", cls.rec_model_dir),
-            inference_engine=r.choice("INFERENCE_ENGINE", ENGINES, cls.inference_engine),
-            cpu_threads=r.integer("CPU_THREADS", cls.cpu_threads, minimum=0),
-            rec_batch_size=r.integer("REC_BATCH_SIZE", cls.rec_batch_size, minimum=1),
-            rec_width_squeeze=r.number("REC_WIDTH_SQUEEZE", cls.rec_width_squeeze, minimum=0.3, maximum=1.0),
-            det_limit_side_len=r.integer("DET_LIMIT_SIDE_LEN", cls.det_limit_side_len, minimum=32),
-            det_limit_type=r.choice("DET_LIMIT_TYPE", ("max", "min"), cls.det_limit_type),
-            det_max_side_limit=r.integer("DET_MAX_SIDE_LIMIT", cls.det_max_side_limit, minimum=32),
-            max_image_pixels=r.integer("MAX_IMAGE_PIXELS", cls.max_image_pixels, minimum=1),
-            max_image_bytes=r.integer("MAX_IMAGE_BYTES", cls.max_image_bytes, minimum=1),
-            image_fetch_timeout=r.number("IMAGE_FETCH_TIMEOUT", cls.image_fetch_timeout, minimum=0.1),
-            block_private_urls=r.flag("BLOCK_PRIVATE_URLS", cls.block_private_urls),
-            basic_auth_user=r.text("BASIC_AUTH_USER", cls.basic_auth_user),
-            basic_auth_pass=r.text("BASIC_AUTH_PASS", cls.basic_auth_pass),
-            default_label=r.text("DEFAULT_LABEL", cls.default_label),
-            word_boxes=r.flag("WORD_BOXES", cls.word_boxes),
-        )
+        values: Dict[str, Any] = {}
+        for setting in SETTINGS:  # declaration order: PPOCR_VERSION before the two that depend on it
+            values[setting.name] = setting.read(env, values)
+        settings = cls(**values)
         if settings.label_studio_api_key and not settings.label_studio_url:
             # The key would otherwise pair with whatever hostname a /setup call names (D3).
             raise ConfigError("LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set "
@@ -138,111 +376,79 @@ class Settings:
     def public_summary(self) -> dict:
         """Settings safe to log: secrets are masked."""
         data = dataclasses.asdict(self)
-        for key in ("label_studio_api_key", "basic_auth_pass"):
-            if data[key]:
-                data[key] = "***"
+        for setting in SETTINGS:
+            if setting.secret and data[setting.name]:
+                data[setting.name] = "***"
         return data
 
 
-class _Reader:
-    """Typed access to the environment; every error names the variable and the allowed values."""
+SETTINGS: Tuple[Setting, ...] = tuple(dataclasses.replace(f.metadata[_META], name=f.name)
+                                      for f in dataclasses.fields(Settings))
 
-    def __init__(self, env: Mapping[str, str]):
-        self.env = env
 
-    def _raw(self, name):
-        value = self.env.get(name)
-        return None if value is None else value.strip()
+# --- the README table -------------------------------------------------------------------------
 
-    def text(self, name, default):
-        value = self._raw(name)
-        return default if value is None else value
+@dataclasses.dataclass(frozen=True)
+class ServerVariable:
+    """A variable gunicorn.conf.py reads before the app exists: documented here, not parsed here."""
 
-    def choice(self, name, allowed, default):
-        value = self._raw(name)
-        if value is None or value == "":
-            return default
-        if value.lower() not in allowed:
-            raise ConfigError(f"{name}={value!r} is not valid; use one of: {', '.join(allowed)}.")
-        return value.lower()
+    env: str
+    default: str
+    doc: str
 
-    def variant(self, name, version):
-        allowed = VERSION_VARIANTS[version]
-        value = self._raw(name)
-        if value is None or value == "":
-            return allowed[0]
-        if value.lower() not in allowed:
-            raise ConfigError(f"{name}={value!r} is not a PP-OCR{version} variant (PPOCR_VERSION={version}); "
-                              f"use one of: {', '.join(allowed)}.")
-        return value.lower()
 
-    def language(self, name, version, default):
-        lang = self.choice(name, LANGUAGES, default)
-        if version == "v6" and lang not in V6_LANGUAGES:
-            raise ConfigError(f"{name}={lang!r} has no PP-OCRv6 recogniser (v6 reads Chinese, English and "
-                              f"Japanese: {', '.join(V6_LANGUAGES)}); use PPOCR_VERSION=v5 for it.")
-        return lang
+SERVER_VARIABLES = (
+    ServerVariable("PORT", "9090", "gunicorn's port"),
+    ServerVariable("WORKERS", "1", "gunicorn worker processes (each builds its own pipeline)"),
+    ServerVariable("THREADS", "4", "threads per worker (keep `/health` answering during a long predict)"),
+    ServerVariable("LOG_LEVEL", "info", "gunicorn's log level"),
+)
+_TABLE_HEADING = "## Configuration"
+# What a failing README check tells you to run (from the repository root).
+README_FIX = ".venv/bin/python -m ocr_backend.settings --readme README.md"
 
-    def flag(self, name, default):
-        value = self._raw(name)
-        if value is None:
-            return default
-        low = value.lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
-        raise ConfigError(f"{name}={value!r} is not a boolean; use true or false.")
 
-    def number(self, name, default, minimum=None, maximum=None):
-        value = self._raw(name)
-        if value is None or value == "":
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            raise ConfigError(f"{name}={value!r} is not a number.") from None
-        if number != number or (minimum is not None and number < minimum) or (
-                maximum is not None and number > maximum):
-            bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
-            raise ConfigError(f"{name}={value!r} is out of range; use a number {bounds}.")
-        return number
+def settings_table() -> str:
+    """The README's "## Configuration" table: one row per declaration, then gunicorn's variables."""
+    rows = [("Variable", "Default", "Meaning"), ("---", "---", "---")]
+    rows += [(f"`{s.env}`", s.default_cell(), s.meaning()) for s in SETTINGS]
+    rows += [(f"`{v.env}`", f"`{v.default}`", v.doc) for v in SERVER_VARIABLES]
+    return "".join("| " + " | ".join(cells).replace("|  |", "| |") + " |\n" for cells in rows)
 
-    def fraction(self, name, default):
-        return self.number(name, default, minimum=0.0, maximum=1.0)
 
-    def integer(self, name, default, minimum=None):
-        value = self._raw(name)
-        if value is None or value == "":
-            return default
-        if not re.fullmatch(r"[+-]?\d+", value):
-            raise ConfigError(f"{name}={value!r} is not a whole number.")
-        number = int(value)
-        if minimum is not None and number < minimum:
-            raise ConfigError(f"{name}={value!r} is out of range; use a whole number >= {minimum}.")
-        return number
+def replace_settings_table(readme: str) -> str:
+    """`readme` with the first table under "## Configuration" replaced by `settings_table()`."""
+    lines = readme.splitlines(keepends=True)
+    try:
+        start = next(i for i, line in enumerate(lines) if line.rstrip() == _TABLE_HEADING)
+    except StopIteration:
+        raise ValueError(f"no {_TABLE_HEADING!r} heading") from None
+    first = start + 1
+    while first < len(lines) and not lines[first].startswith("|"):
+        if lines[first].startswith("## "):
+            raise ValueError(f"no table under {_TABLE_HEADING!r}")
+        first += 1
+    end = first
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "".join(lines[:first]) + settings_table() + "".join(lines[end:])
 
-    def device(self, name, default):
-        value = self._raw(name)
-        if value is None or value == "":
-            return default
-        low = value.lower()
-        if low == "cpu" or re.fullmatch(r"gpu:\d+", low):
-            return low
-        if low == "gpu":
-            return "gpu:0"
-        raise ConfigError(f"{name}={value!r} is not valid; use cpu or gpu:N (for example gpu:0).")
 
-    def url(self, name, default):
-        value = self._raw(name)
-        if value is None or value == "":
-            return default
-        try:
-            parsed = parse_url(value)
-        except UrlError as exc:
-            raise ConfigError(f"{name}={value!r} is not a usable http(s) URL ({exc}); use e.g. "
-                              f"http://localhost:8080.") from None
-        if parsed.userinfo or parsed.query:
-            raise ConfigError(f"{name} must not hold credentials or a query string; use e.g. "
-                              f"http://localhost:8080.")
-        return value.rstrip("/")
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description="Render the settings table from the declarations.")
+    group = ap.add_mutually_exclusive_group(required=True)
+    group.add_argument("--markdown", action="store_true", help="print the README's Configuration table")
+    group.add_argument("--readme", metavar="PATH", help="rewrite the table inside PATH's Configuration section")
+    args = ap.parse_args(argv)
+    if args.markdown:
+        sys.stdout.write(settings_table())
+        return 0
+    with open(args.readme, encoding="utf-8") as f:
+        text = f.read()
+    with open(args.readme, "w", encoding="utf-8") as f:
+        f.write(replace_settings_table(text))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

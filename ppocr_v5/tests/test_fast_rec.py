@@ -1,13 +1,15 @@
 """fast_rec.ParallelRecognizer against PaddleX's own recogniser on real line crops."""
 import os
+import threading
 
 import cv2
 import numpy as np
 import pytest
 from corpus import PUBLIC, load_gt
 
-from ocr_backend.ocr.engine import OcrEngine
+from ocr_backend.ocr.engine import OcrEngine, get_engine
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
+from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer
 from ocr_backend.settings import Settings
 
 PAGE = "en_caption_p040"
@@ -27,10 +29,11 @@ def crops():
 
 @pytest.mark.slow
 def test_unsqueezed_output_matches_paddlex_recogniser(crops):
-    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
-    with engine.lock:   # PaddleX's own recogniser, which fast_rec replaces on CPU
-        items = list(engine.pipeline().text_rec_model.predict([c for c, _ in crops]))
-    reference = [(str(i["rec_text"]), float(i["rec_score"])) for i in items]
+    # PaddleX's own recogniser, which fast_rec replaces on CPU: an engine whose settings (word boxes)
+    # keep it, on the same ONNX weights.
+    engine = get_engine(Settings(model_dir=os.environ["MODEL_DIR"], word_boxes=True))
+    assert isinstance(engine.recognizer, PaddleXRecognizer)
+    reference = engine.recognize([c for c, _ in crops])
     ours = ParallelRecognizer(REC_DIR, threads=2, squeeze=1.0).recognize([c for c, _ in crops])
     same = sum(a[0] == b[0] for a, b in zip(ours, reference))
     assert same >= len(crops) - 1, list(zip(ours, reference))
@@ -53,11 +56,64 @@ def test_the_engine_uses_it_for_pages_and_drawn_regions(crops):
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
     assert engine.uses_fast_recognition
     read = engine.recognize([c for c, _ in crops])
-    assert isinstance(engine._recognizer, ParallelRecognizer)
-    assert read == engine._recognizer.recognize([c for c, _ in crops])
+    assert isinstance(engine.recognizer, ParallelRecognizer)
+    assert read == engine.recognizer.recognize([c for c, _ in crops])
     paddle = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "INFERENCE_ENGINE": "paddle"}))
     assert not paddle.uses_fast_recognition
 
 
 def test_recognising_nothing_is_nothing():
     assert ParallelRecognizer(REC_DIR, threads=2, squeeze=0.75).recognize([]) == []
+
+
+def held_by_another_thread(lock) -> bool:
+    """Whether some other thread than a fresh one holds `lock` (a fresh thread cannot take it)."""
+    took = []
+
+    def attempt():
+        took.append(lock.acquire(blocking=False))
+        if took[0]:
+            lock.release()
+
+    thread = threading.Thread(target=attempt)
+    thread.start()
+    thread.join()
+    return not took[0]
+
+
+class FakeRecModel:
+    """Stands in for PaddleX's text_rec_model: records whether the lock was held while it ran."""
+
+    def __init__(self, lock, model_dir="/nowhere"):
+        self.lock, self.model_dir, self.locked = lock, model_dir, []
+
+    def predict(self, crops):
+        self.locked.append(held_by_another_thread(self.lock))
+        return [{"rec_text": np.str_(f"w{c.shape[1]}"), "rec_score": np.float32(0.5)} for c in crops]
+
+
+class FakePipeline:
+    def __init__(self, model):
+        self.text_rec_model = model
+
+
+def test_paddlex_recogniser_holds_the_engine_lock_itself():
+    lock = threading.RLock()
+    model = FakeRecModel(lock)
+    got = PaddleXRecognizer(model, lock).recognize([np.zeros((4, 7, 3)), np.zeros((4, 9, 3))])
+    assert got == [("w7", 0.5), ("w9", 0.5)] and all(type(v) in (str, float) for pair in got for v in pair)
+    assert model.locked == [True] and not held_by_another_thread(lock)
+
+
+def test_the_recogniser_is_chosen_from_the_settings_and_the_folder(caplog):
+    lock = threading.RLock()
+    fast = Settings(model_dir=os.environ["MODEL_DIR"])
+    assert isinstance(choose_recognizer(fast, FakePipeline(FakeRecModel(lock, REC_DIR)), lock), ParallelRecognizer)
+    # no ONNX file in the recogniser's folder: PaddleX's own, and the log says why
+    assert isinstance(choose_recognizer(fast, FakePipeline(FakeRecModel(lock)), lock), PaddleXRecognizer)
+    assert "no inference.onnx in /nowhere" in caplog.text
+    for settings in (Settings(model_dir=os.environ["MODEL_DIR"], word_boxes=True),
+                     Settings(model_dir=os.environ["MODEL_DIR"], use_doc_orientation=True),
+                     Settings(model_dir=os.environ["MODEL_DIR"], inference_engine="paddle")):
+        assert isinstance(choose_recognizer(settings, FakePipeline(FakeRecModel(lock, REC_DIR)), lock),
+                          PaddleXRecognizer), settings

@@ -20,10 +20,10 @@ from corpus import POLYGON_CONFIG
 from live_server import GUNICORN, PPOCR_DIR, Gunicorn, Recorder, server_env
 from PIL import Image
 
-from ocr_backend.errors import ConfigError, ImageFetchError, UrlError
-from ocr_backend.images import fetch as image_fetch
-from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.core.urls import parse_url
+from ocr_backend.errors import ConfigError, ImageFetchError, UrlError
+from ocr_backend.images import ssrf
+from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.settings import Settings
 
 LEGACY = "ls-legacy-key-7f3a9c1e"
@@ -244,7 +244,7 @@ def test_the_connected_address_is_checked_not_only_the_resolved_name(monkeypatch
     target = Recorder(lambda path, headers: (200, {"Content-Type": "image/png"}, PNG))
     try:
         port = target.server_address[1]
-        monkeypatch.setattr(image_fetch, "_getaddrinfo", lambda *a, **k: [
+        monkeypatch.setattr(ssrf, "_getaddrinfo", lambda *a, **k: [
             (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])
         with pytest.raises(ImageFetchError, match=r"localhost:\d+ connected to the non-public "
                                                   r"address 127\.0\.0\.1"):

@@ -17,8 +17,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from PIL import Image
 
+from ocr_backend import redaction
 from ocr_backend.errors import ImageFetchError
-from ocr_backend.images.fetch import ImageFetcher, is_public_address, safe_url
+from ocr_backend.images.fetch import ImageFetcher
+from ocr_backend.images.ssrf import is_public_address
+from ocr_backend.redaction import safe_url
 from ocr_backend.settings import Settings
 
 LEGACY = "legacy0123456789abcdef"
@@ -477,7 +480,18 @@ def test_public_address_classification(ip, public):
 
 # -- secrets stay out of logs and messages -------------------------------------------------------
 
-def test_nothing_secret_is_logged(ls, foreign, caplog):
+@pytest.fixture
+def log_redaction():
+    """The redaction the entry points install, taken off again so later tests log unredacted."""
+    already = redaction.installed()
+    redactor = redaction.install()
+    yield redactor
+    if not already:
+        for target in [*map(logging.getLogger, redaction.LOGGERS), *logging.getLogger().handlers]:
+            target.removeFilter(redactor)
+
+
+def test_nothing_secret_is_logged(ls, foreign, caplog, log_redaction):
     caplog.set_level(logging.DEBUG)
     good = fetcher(ls.url, PAT)
     good.fetch("s3://bucket/img.png", task_id=1)

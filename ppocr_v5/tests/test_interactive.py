@@ -11,13 +11,18 @@ import corpus
 import cv2
 import numpy as np
 import pytest
+from fake_engine import FakeEngine
 from PIL import Image
 
 import model
+from ocr_backend.core import geometry
 from ocr_backend.images import crops
+from ocr_backend.labelstudio import decode
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.ocr.engine import get_engine
 from ocr_backend.service import interactive
+from ocr_backend.service.predict import predict_tasks
+from ocr_backend.service.task_step import TaskStep
 from ocr_backend.settings import Settings
 
 RECT_LABELS_CONFIG = """<View><Image name="image" value="$image"/>
@@ -50,6 +55,11 @@ def png(image):
     return buf.getvalue()
 
 
+def serving(data):
+    """A fetch function answering every URL with `data`."""
+    return lambda url, task_id=None: data
+
+
 def regions_by_id(items):
     out = {}
     for it in items:
@@ -69,13 +79,13 @@ def test_drawn_regions_are_parsed_in_pixels_with_their_labels():
         {"id": "d", "from_name": "keypoint", "to_name": "image", "type": "keypointlabels", "value": {"x": 1, "y": 1}},
         {"id": "e", "from_name": "bbox", "to_name": "image", "type": "rectanglelabels", "value": {"x": 1}},  # broken
     ]}
-    regions = interactive.drawn_regions(context, TAGS, W, H)
+    regions = decode.regions(context["result"], W, H, TAGS)
     assert [r.id for r in regions] == ["a", "b"]
     a, b = regions
-    assert a.label == "Title" and a.rectified and "rectanglelabels" not in a.value
+    assert a.label == "Title" and a.rectangle and "rectanglelabels" not in a.value
     # 90 degrees clockwise about the top-left corner: the width runs down the page.
-    assert [tuple(round(c, 6) for c in p) for p in a.polygon] == [(100, 50), (100, 250), (60, 250), (60, 50)]
-    assert b.label is None and not b.rectified and b.polygon == [(10, 10), (60, 10), (60, 30)]
+    assert [tuple(round(c, 6) for c in p) for p in a.points] == [(100, 50), (100, 250), (60, 250), (60, 50)]
+    assert b.label is None and not b.rectangle and b.points == ((10, 10), (60, 10), (60, 30))
 
 
 def test_a_label_from_a_separate_labels_tag_is_kept():
@@ -83,7 +93,7 @@ def test_a_label_from_a_separate_labels_tag_is_kept():
     context = {"result": [rect_item("r", 10, 10, 50, 10, W, H, kind="rectangle"),
                           {"id": "r", "from_name": "label", "to_name": "image", "type": "labels",
                            "value": {"x": 10, "y": 10, "width": 50, "height": 10, "labels": ["Handwriting"]}}]}
-    (region,) = interactive.drawn_regions(context, SPLIT_TAGS, W, H)
+    (region,) = decode.regions(context["result"], W, H, SPLIT_TAGS)
     assert region.label == "Handwriting"
 
 
@@ -106,7 +116,7 @@ def test_rotated_rectangle_crop_is_rectified():
     page = gradient_page()
     # The slice [30:70, 40:140] as an LS rectangle drawn upwards (rotation 270): its corner before
     # rotation is the slice's bottom-left, its width (40) runs up, its height (100) to the right.
-    corners = interactive.geometry.rect_corners((40, 70), 40, 100, 270)
+    corners = geometry.rect_corners((40, 70), 40, 100, 270)
     quad = [(40, 70), (40, 30), (140, 30), (140, 70)]
     assert all(math.dist(a, b) < 1e-9 for a, b in zip(corners, quad))
     crop = crops.crop_region(page, corners, rectified=True)
@@ -143,23 +153,6 @@ def test_looks_multiline_counts_stacked_lines_not_loose_margins():
 
 # --- predicting with a fake engine ------------------------------------------------------------
 
-class FakeEngine:
-    """recognize() answers with the crop size; detect() with fixed boxes (crop coordinates)."""
-
-    def __init__(self, boxes=()):
-        self.boxes = list(boxes)
-        self.detected = 0
-        self.recognized = []
-
-    def recognize(self, images):
-        self.recognized.extend(images)
-        return [(f"{im.shape[1]}x{im.shape[0]}", 0.9) for im in images]
-
-    def detect(self, image):
-        self.detected += 1
-        return [tuple(map(tuple, b)) for b in self.boxes]
-
-
 def test_each_drawn_region_is_answered_under_its_own_id_without_detection():
     W, H = 300, 200
     page = np.full((H, W, 3), 255, np.uint8)
@@ -168,7 +161,7 @@ def test_each_drawn_region_is_answered_under_its_own_id_without_detection():
                           poly_item("p1", [(40, 30), (140, 30), (140, 70), (40, 70)], W, H)]}
     engine = FakeEngine()
     settings = Settings(default_label="Title")
-    regions = interactive.drawn_regions(context, TAGS, W, H)
+    regions = decode.regions(context["result"], W, H, TAGS)
     items, scores = interactive.predict_regions(page, regions, TAGS, engine, settings)
     got = regions_by_id(items)
     assert set(got) == {"r1", "p1"} and engine.detected == 0
@@ -185,7 +178,7 @@ def test_transcription_off_returns_geometry_and_label_only():
     page = np.full((H, W, 3), 255, np.uint8)
     context = {"result": [rect_item("r1", 40, 30, 100, 40, W, H)]}
     engine = FakeEngine()
-    items, _ = interactive.predict_regions(page, interactive.drawn_regions(context, TAGS, W, H), TAGS, engine,
+    items, _ = interactive.predict_regions(page, decode.regions(context["result"], W, H, TAGS), TAGS, engine,
                                            Settings(include_transcription=False))
     assert [it["type"] for it in items] == ["rectanglelabels"] and not engine.recognized
 
@@ -195,7 +188,7 @@ def test_a_tall_crop_is_read_both_ways():
     page = np.full((H, W, 3), 255, np.uint8)
     context = {"result": [rect_item("v", 100, 20, 30, 200, W, H)]}
     engine = FakeEngine()
-    interactive.predict_regions(page, interactive.drawn_regions(context, TAGS, W, H), TAGS, engine, Settings())
+    interactive.predict_regions(page, decode.regions(context["result"], W, H, TAGS), TAGS, engine, Settings())
     assert sorted(im.shape[:2] for im in engine.recognized) == [(30, 200), (200, 30)]
 
 
@@ -209,10 +202,10 @@ def test_a_block_of_lines_is_split_into_new_regions_in_page_coordinates():
     # Lines as the detector would see them in the padded crop (block drawn from (50, 100)).
     boxes = [[(10 + margin, y + margin), (400 + margin, y + margin), (400 + margin, y + 30 + margin),
               (10 + margin, y + 30 + margin)] for y in (50, 10, 90)]      # out of order on purpose
-    engine = FakeEngine(boxes)
+    engine = FakeEngine(boxes=boxes)
     context = {"result": [{"id": "blk", "from_name": "bbox", "to_name": "image", "type": "rectangle",
                            "value": {"x": 10.0, "y": 100 / 3, "width": 84.0, "height": 100 * bh / H, "rotation": 0}}]}
-    regions = interactive.drawn_regions(context, SPLIT_TAGS, W, H)
+    regions = decode.regions(context["result"], W, H, SPLIT_TAGS)
     items, _ = interactive.predict_regions(page, regions, SPLIT_TAGS, engine, Settings())
     got = regions_by_id(items)
     assert engine.detected == 1 and len(got) == 4
@@ -228,7 +221,6 @@ def test_backend_dispatches_requests_with_drawn_regions_to_interactive_mode(monk
     W, H = 300, 200
     page = np.full((H, W, 3), 255, np.uint8)
     engine = FakeEngine()
-    engine.names = get_engine(Settings()).names
     monkeypatch.setattr(model, "get_engine", lambda settings: engine)
     monkeypatch.setattr(model, "_fetcher", lambda *a: type("F", (), {"fetch": lambda self, url, tid=None: png(page)})())
     backend = model.PPOCRv5Backend(label_config=RECT_LABELS_CONFIG)
@@ -314,8 +306,8 @@ def test_drawn_lines_are_reread_from_real_pages_upright_turned_and_skewed(engine
     report = {}
     for name, page, context_items in variants(image, lines):
         tasks = [{"id": 1, "data": {"image": "page.png"}}]
-        (pred,) = interactive.predict_interactive(tasks, {"result": context_items}, TAGS, engine,
-                                                  lambda url, tid=None, data=png(page): data, Settings(), "v")
+        step = TaskStep(TAGS, engine, Settings(), "v", {"result": context_items})
+        (pred,) = predict_tasks(tasks, step, serving(png(page)))
         got = regions_by_id(pred["result"])
         assert set(got) == {it["id"] for it in context_items}, name       # same ids, nothing added
         texts = [got[it["id"]]["textarea"]["value"]["text"][0] for it in context_items]
@@ -336,14 +328,14 @@ def test_a_drawn_block_comes_back_as_its_lines(engine):
     x1 = max(line["bbox"][2] for line in block) + 6
     y1 = max(line["bbox"][3] for line in block) + 6
     context = {"result": [rect_item("blk", x0, y0, x1 - x0, y1 - y0, W, H)]}
-    regions = interactive.drawn_regions(context, TAGS, W, H)
+    regions = decode.regions(context["result"], W, H, TAGS)
     items, _ = interactive.predict_regions(image, regions, TAGS, engine, Settings())
     got = regions_by_id(items)
     new = [r for rid, r in got.items() if rid != "blk"]
     assert len(new) == len(block)
     score = corpus.scorer()
     for line, region in zip(block, new):           # reading order: GT order of this block
-        corners = [(x, y) for x, y in interactive.geometry.ls_rect_to_pixels(
+        corners = [(x, y) for x, y in geometry.ls_rect_to_pixels(
             region["rectanglelabels"]["value"], W, H)]
         assert score.iou(score.to_box({"points": corners}), line["bbox"]) >= 0.5
     texts = [r["textarea"]["value"]["text"][0] for r in new]

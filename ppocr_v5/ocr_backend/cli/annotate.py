@@ -13,10 +13,11 @@ import time
 from typing import Callable, Dict, List, Optional, TextIO, Tuple
 
 from ocr_backend.cli import ls_project, runners
-from ocr_backend.cli.task_worker import Job, Outcome
+from ocr_backend.cli.task_worker import EngineFactory, Job, Outcome
 from ocr_backend.errors import RunAborted
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
+from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.settings import Settings
 
@@ -54,7 +55,10 @@ def _runner(job: Job, workers: int, ray_address: str) -> Callable:
 
 
 def annotate_project(client, project: int, settings: Settings, workers: int = 1, ray_address: str = "",
-                     limit: Optional[int] = None, progress: bool = True, out: TextIO = sys.stderr) -> Summary:
+                     limit: Optional[int] = None, progress: bool = True, out: TextIO = sys.stderr,
+                     engine_factory: EngineFactory = OcrEngine) -> Summary:
+    """Predict every task of `project` not yet predicted with this version, writing each at once.
+    `engine_factory` builds each worker's engine (picklable for --workers and --ray)."""
     started = time.monotonic()
     version = backend_version(settings)
     config = ls_project.label_config(client, project)
@@ -74,7 +78,7 @@ def annotate_project(client, project: int, settings: Settings, workers: int = 1,
     print(f"project {project}: {len(tasks)} tasks, {summary.skipped} already predicted with {version}, "
           f"{len(pending)} to do", file=out)
     cores = settings.threads()
-    job = runners.split_threads(Job(settings, config, version), workers, cores)
+    job = runners.split_threads(Job(settings, config, version, engine_factory), workers, cores)
     bar = _progress(len(pending), progress, out)
     try:
         for outcome in _runner(job, workers, ray_address)(pending):

@@ -1,8 +1,10 @@
 """Entry point of the `ppocr-v5` command (installed into .venv/bin by `make cli`)."""
 import argparse
 import logging
+import os
 import sys
 
+from ocr_backend import redaction
 from ocr_backend.errors import ConfigError
 
 EXIT_FAILED_TASKS = 1
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # The raw key values, not the validated settings: even a run stopped by a configuration error
+    # must not log the key.
+    redaction.install([args.api_key, os.environ.get("LABEL_STUDIO_API_KEY", "")])
     try:
         if args.command == "annotate":
             return _annotate(args)

@@ -9,8 +9,9 @@ import dataclasses
 import multiprocessing
 import os
 import signal
-from typing import Iterable, Iterator, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional
 
+from ocr_backend import redaction
 from ocr_backend.cli.task_worker import Job, Outcome, TaskAnnotator
 from ocr_backend.errors import ConfigError
 
@@ -35,10 +36,12 @@ def _init_process(job: Job) -> None:
     global _ANNOTATOR
     # Ctrl-C is the parent's to handle: it stops handing out tasks and shuts the pool down.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    redaction.install([job.settings.label_studio_api_key])  # a spawned process runs no main()
     _ANNOTATOR = TaskAnnotator(job)
 
 
 def _annotate_in_process(task: dict) -> Outcome:
+    assert _ANNOTATOR is not None, "_init_process runs first in every pool process"
     return _ANNOTATOR.annotate(task)
 
 
@@ -72,7 +75,7 @@ def run_ray(job: Job, tasks: Iterable[dict], workers: int, address: str) -> Iter
         from ray.util import ActorPool
     except ImportError:
         raise ConfigError("--ray needs Ray: .venv/bin/pip install -r ppocr_v5/requirements-ray.txt") from None
-    init = {"runtime_env": {"py_modules": ray_modules()}, "include_dashboard": False,
+    init: Dict[str, Any] = {"runtime_env": {"py_modules": ray_modules()}, "include_dashboard": False,
             "log_to_driver": False, "ignore_reinit_error": True}
     if address == "local":
         ray.init(num_cpus=max(workers * job.settings.threads(), os.cpu_count() or 1), **init)
@@ -91,6 +94,7 @@ class _RayAnnotator:
     """A Ray actor around TaskAnnotator (decorated with ray.remote at run time: Ray is optional)."""
 
     def __init__(self, job: Job):
+        redaction.install([job.settings.label_studio_api_key])  # an actor's process runs no main()
         self.annotator = TaskAnnotator(job)
 
     def annotate(self, task: dict) -> Outcome:

@@ -1,20 +1,22 @@
 """One task in, one prediction (or the reason it failed) out: the unit of work of `annotate`.
 
-Runs the backend's own per-task steps (predictor.load_image -> OcrEngine.run -> encode.encode_lines
--> encode.prediction), but reports a failure instead of answering an empty result: a failed task
-gets no prediction, so the next run retries it. One `Job` (picklable) describes the work; each
-process or Ray actor builds its engine and image fetcher from it once."""
+Runs the backend's own per-task step (service/task_step.py: image -> OCR -> Label Studio results),
+but reports a failure instead of answering an empty result: a failed task gets no prediction, so
+the next run retries it. One `Job` (picklable) describes the work; each process or Ray actor
+builds its engine and image fetcher from it once."""
 import dataclasses
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 from ocr_backend.errors import ConfigError
 from ocr_backend.images.fetch import ImageFetcher
-from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.ocr.engine import OcrEngine
-from ocr_backend.service.predict import load_image
+from ocr_backend.ocr.protocol import Engine
+from ocr_backend.service.task_step import TaskStep
 from ocr_backend.settings import Settings
+
+EngineFactory = Callable[[Settings], Engine]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -22,6 +24,9 @@ class Job:
     settings: Settings       # LABEL_STUDIO_URL / _API_KEY inside are what images are fetched with
     label_config: str
     model_version: str
+    # Builds each worker's engine. A class or module-level function keeps the Job picklable for
+    # process pools and Ray; an inline run takes any callable (the tests' fake engine).
+    engine_factory: EngineFactory = OcrEngine
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,24 +41,17 @@ class Outcome:
 class TaskAnnotator:
     """Engine and fetcher for one process; the pipeline is built on the first task."""
 
-    def __init__(self, job: Job, engine: Optional[OcrEngine] = None):
+    def __init__(self, job: Job):
         self.job = job
-        self.tags = parse_label_config(job.label_config)
-        self.engine = engine or OcrEngine(job.settings)
+        self.step = TaskStep(parse_label_config(job.label_config), job.engine_factory(job.settings),
+                             job.settings, job.model_version)
         self.fetcher = ImageFetcher(job.settings)
 
     def annotate(self, task: dict) -> Outcome:
         start = time.perf_counter()
-        task_id = task.get("id")
-        settings = self.job.settings
+        task_id = task["id"]   # tasks come from the project's task list, which always has ids
         try:
-            image = load_image(task, self.tags, self.fetcher.fetch, settings)
-            ocr = self.engine.run(image)
-            height, width = image.shape[:2]
-            items = encode.encode_lines(ocr.lines, self.tags, width, height, settings.output_type,
-                                         include_text=settings.include_transcription,
-                                         label=settings.default_label)
-            prediction = encode.prediction(items, [line.score for line in ocr.lines], self.job.model_version)
+            prediction = self.step.run(task, self.fetcher.fetch)
             return Outcome(task_id, prediction, seconds=time.perf_counter() - start)
         except Exception as exc:  # noqa: BLE001 - any failure costs this task only, and is reported
             reason = str(exc) or type(exc).__name__

@@ -21,6 +21,7 @@ from typing import Callable, Optional
 import requests
 
 from ocr_backend.errors import LabelStudioAuthError
+from ocr_backend.redaction import mask
 
 log = logging.getLogger(__name__)
 
@@ -49,11 +50,6 @@ def jwt_payload(token: str) -> Optional[dict]:
     except (ValueError, binascii.Error, UnicodeError):
         return None
     return claims if isinstance(claims, dict) else None
-
-
-def mask(secret: str) -> str:
-    """What a log line may show of a secret: only whether it is set."""
-    return "***" if secret else "(none)"
 
 
 class LabelStudioAuth:
@@ -93,6 +89,23 @@ class LabelStudioAuth:
         if self.kind == "access":
             return {"Authorization": f"Bearer {self._key}"}
         return {"Authorization": f"Bearer {self._access_token()}"}
+
+    @property
+    def renewable(self) -> bool:
+        """Whether a 401 may be cured by exchanging the key again: only a PAT's access token can
+        have been revoked (or judged expired by a clock ahead of ours) while the key stays good."""
+        return self.kind == "pat"
+
+    def refusal_advice(self) -> str:
+        """What to fix when Label Studio answers 401 or 403 to a request made with these headers."""
+        if self.kind == "none":
+            return "set LABEL_STUDIO_API_KEY to an API token of a user in this project"
+        if self.kind == "legacy":
+            return ("check LABEL_STUDIO_URL points to the Label Studio that sent the task and that "
+                    "the token belongs to a user with access to it; legacy tokens may be disabled "
+                    "in the organisation (use a Personal Access Token instead)")
+        return ("check LABEL_STUDIO_URL points to the Label Studio that sent the task; the Personal "
+                "Access Token may be expired or revoked, or its user lacks access to this project")
 
     def invalidate(self) -> None:
         """Forget the cached access token (Label Studio answered 401 to it)."""

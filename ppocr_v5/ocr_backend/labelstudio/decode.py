@@ -1,44 +1,105 @@
-"""Label Studio results -> text regions in image pixels (pure).
+"""Label Studio result items -> regions in image pixels: the one decoder of results we are sent.
 
-Regions are the items sharing one id: a geometry item (polygon or rectangle, with or without
-labels) and the TextArea holding its transcription. Coordinates are percent of the image, so they
-convert with the image's own size whatever original_width says; rectangles follow Label Studio's
-convention (x, y = top-left corner before rotation, rotation clockwise in degrees about it).
+A region is the items sharing one id: a geometry item (Polygon, Rectangle, PolygonLabels or
+RectangleLabels), optionally a `labels` item (a separate Labels tag) and a `textarea` item with its
+transcription. Two callers read results: the interactive request (the regions an annotator just
+drew, in `params.context.result`) and the export (annotations or predictions of whole tasks).
+Coordinates are percent of the image, so they convert with the decoded image's own size whatever
+original_width says; rectangles follow Label Studio's convention (x, y = top-left corner before
+rotation, rotation clockwise in degrees about it).
 """
 import dataclasses
-from typing import List, Optional, Sequence, Tuple
+import logging
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ocr_backend.core.geometry import Point, ls_rect_to_pixels, percent_to_pixels
+from ocr_backend.labelstudio.label_config import GEOMETRY_TAGS, OcrTags
 
-POLYGON_TYPES = ("polygon", "polygonlabels")
-RECTANGLE_TYPES = ("rectangle", "rectanglelabels")
+logger = logging.getLogger(__name__)
+
+# Keys of a value that belong to the label or the text, not to the geometry an answer echoes.
+_LABEL_KEYS = ("labels", "rectanglelabels", "polygonlabels", "text")
 
 
 @dataclasses.dataclass(frozen=True)
 class Region:
+    id: str
+    from_name: str              # the geometry tag's name
+    kind: str                   # its tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
+    value: dict                 # the geometry as drawn (percent), without label or text keys
     points: Tuple[Point, ...]   # pixels (a rotated rectangle's corners may poke out of the image)
-    text: Optional[str]         # None: the region has no transcription
     rectangle: bool             # the 4 points are a rectangle's corners in reading order
+    label: Optional[str]        # the geometry item's own label, else the Labels item's; None: unlabelled
+    text: Optional[str]         # the TextArea's lines joined by spaces; None: no transcription
 
 
-def regions(result: Sequence[dict], width: int, height: int) -> List[Region]:
-    """The text regions of one result list, in the order their geometry items appear."""
-    geometry, texts, order = {}, {}, []
-    for item in result or ():
-        kind, value, rid = item.get("type"), item.get("value") or {}, item.get("id")
-        if kind in POLYGON_TYPES and value.get("points"):
-            geometry[rid] = (percent_to_pixels(value["points"], width, height), False)
-        elif kind in RECTANGLE_TYPES and "width" in value:
-            geometry[rid] = (ls_rect_to_pixels(value, width, height), True)
-        elif kind == "textarea":
-            texts[rid] = " ".join(t.strip() for t in value.get("text") or () if t and t.strip())
+def _kind(item: dict, tags: Optional[OcrTags]) -> Optional[str]:
+    """The geometry tag an item was drawn with, or None when it is not one we read.
+
+    With `tags` (an interactive request) only this config's geometry tags on its image count, and
+    the tag decides the shape; without (an export of whatever the project holds) the item's type."""
+    if tags is None:
+        kind = item.get("type")
+        return kind if kind in GEOMETRY_TAGS else None
+    geometry = tags.geometry_named(item.get("from_name") or "")
+    if geometry is None or item.get("to_name", tags.image_name) != tags.image_name:
+        return None
+    return geometry.tag
+
+
+def _value(item: dict) -> dict:
+    value = item.get("value")
+    return value if isinstance(value, dict) else {}
+
+
+def _texts(items: Sequence[dict]) -> Dict[str, str]:
+    texts = {}
+    for item in items:
+        if item.get("type") == "textarea":
+            lines = _value(item).get("text") or ()
+            texts[str(item["id"])] = " ".join(t.strip() for t in lines if t and t.strip())
+    return texts
+
+
+def _labels(items: Sequence[dict]) -> Dict[str, str]:
+    labels = {}
+    for item in items:
+        chosen = _value(item).get("labels")
+        if item.get("type") == "labels" and chosen:
+            labels[str(item["id"])] = chosen[0]
+    return labels
+
+
+def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrTags] = None) -> List[Region]:
+    """The regions of one result list on a width x height image, one per id, in the order their
+    geometry items appear. A value that cannot be read (missing or non-numeric coordinates) skips
+    its region with a warning; so does one of fewer than 3 points, silently."""
+    items = [item for item in result or () if isinstance(item, dict) and item.get("id")]
+    texts, labels = _texts(items), _labels(items)
+    found: Dict[str, Region] = {}
+    for item in items:
+        kind = _kind(item, tags)
+        if kind is None:
             continue
-        else:
+        rid, value = str(item["id"]), _value(item)
+        rectangle = GEOMETRY_TAGS[kind] == "rectangle"
+        try:
+            points = (ls_rect_to_pixels(value, width, height) if rectangle
+                      else percent_to_pixels(value["points"], width, height))
+        except (KeyError, TypeError, ValueError):
+            logger.warning("region %s: unreadable %s value; skipped", rid, kind)
             continue
-        if rid not in order:
-            order.append(rid)
-    return [Region(tuple(geometry[rid][0]), texts.get(rid), geometry[rid][1])
-            for rid in order]
+        if len(points) < 3:
+            continue
+        if item.get("image_rotation"):
+            logger.warning("region %s: drawn on an image rotated in the editor (%s deg); coordinates "
+                           "are taken as on the stored image", rid, item["image_rotation"])
+        own_label = (value.get(kind) or [None])[0] if kind.endswith("labels") else None
+        found[rid] = Region(
+            id=rid, from_name=str(item.get("from_name") or ""), kind=kind,
+            value={k: v for k, v in value.items() if k not in _LABEL_KEYS},
+            points=tuple(points), rectangle=rectangle, label=own_label or labels.get(rid), text=texts.get(rid))
+    return list(found.values())
 
 
 def _latest(items: Sequence[dict]) -> Optional[dict]:

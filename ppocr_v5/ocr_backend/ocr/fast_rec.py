@@ -1,6 +1,6 @@
 """Line recognition tuned for CPUs: one line at a time, several lines in parallel, narrower input.
 
-Measured on 2 cores (bench/FINDINGS.md): PaddleX's batched recogniser pads a batch to its widest
+Measured on 2 cores (bench/research/FINDINGS.md): PaddleX's batched recogniser pads a batch to its widest
 line, and the activations of a batch of ~1500 px wide lines spill out of the L2 cache, so batch 1
 is cheaper per line; one intra-op thread per line, with as many lines in flight as cores, beats
 two intra-op threads on one line (the per-line tensors are too small to split); and resizing a

@@ -1,1 +1,2 @@
-"""Use cases: predictions for a batch of tasks and for drawn regions."""
+"""Use cases: /predict over a request's tasks (predict.py), the per-task step every path shares
+(task_step.py) and reading the regions an annotator drew (interactive.py)."""

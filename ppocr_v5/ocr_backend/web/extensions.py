@@ -2,42 +2,14 @@
 import base64
 import hmac
 import logging
-import re
 
 from flask import jsonify, request
 from label_studio_ml.api import _manager
 
+from ocr_backend import redaction
 from ocr_backend.errors import BadRequest, LabelConfigError
 
 logger = logging.getLogger(__name__)
-
-
-class RedactSecrets(logging.Filter):
-    """label-studio-ml logs every request's headers and body at DEBUG: that would put Basic auth,
-    the access_token Label Studio sends to /setup and any configured key in the log."""
-
-    _HEADER = re.compile(r"(?i)\b(authorization|cookie|x-api-key):[^\r\n]*")
-    _JSON_FIELD = re.compile(r'(?i)("(?:access_token|refresh|access|token|password|api_key)"\s*:\s*")[^"]*"')
-
-    def __init__(self, secrets=()):
-        super().__init__()
-        self.secrets = [s for s in secrets if s]
-
-    def redact(self, text: str) -> str:
-        text = self._JSON_FIELD.sub(r'\1***"', self._HEADER.sub(r"\1: ***", text))
-        for secret in self.secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a malformed record is logging's problem, not ours
-            return True
-        redacted = self.redact(message)
-        if redacted != message:
-            record.msg, record.args = redacted, None
-        return True
 
 
 def _json_body() -> dict:
@@ -117,19 +89,13 @@ def _auth_ok(settings) -> bool:
         password, settings.basic_auth_pass)
 
 
-def install_log_redaction(settings) -> RedactSecrets:
-    """Redact secrets from label-studio-ml's request dumps and, for the configured keys, from
-    every record that reaches the root handlers."""
-    redactor = RedactSecrets([settings.label_studio_api_key, settings.basic_auth_pass])
-    targets = [logging.getLogger("label_studio_ml.api"), *logging.getLogger().handlers]
-    for target in targets:
-        if not any(isinstance(f, RedactSecrets) for f in target.filters):
-            target.addFilter(redactor)
-    return redactor
+def install_log_redaction(settings) -> redaction.RedactionFilter:
+    """Redact secrets from label-studio-ml's request dumps, urllib3's request lines and, for the
+    configured keys, from every record that reaches the root handlers (see redaction.py)."""
+    return redaction.install([settings.label_studio_api_key, settings.basic_auth_pass])
 
 
 def extend_app(app, settings):
-    install_log_redaction(settings)
     app.view_functions["_predict"] = predict_view
     app.view_functions["_setup"] = setup_view
     app.view_functions["webhook"] = webhook_view

@@ -1,16 +1,14 @@
 """Where does the time go? det vs rec, pre/infer/post, on a few corpus pages.
 
-python bench/profile_stages.py --engine onnxruntime --pages 4 [--cprofile]
+PYTHONPATH=bench python bench/research/profile_stages.py --engine onnxruntime --pages 4 [--cprofile]
 """
 import argparse
 import cProfile
 import os
 import pstats
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 def main():

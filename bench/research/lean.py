@@ -11,7 +11,7 @@ import onnxruntime as ort
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(HERE))  # bench/research/ -> the repository
 MODELS = os.environ.get("MODEL_DIR") or os.path.join(REPO, "models")
 
 

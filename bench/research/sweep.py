@@ -1,6 +1,6 @@
 """Run named configurations over a corpus: accuracy (score.py) + per-page wall/CPU time.
 
-python bench/sweep.py --configs base,rec_bs1 [--pages all|N|lang,lang] [--no-score]
+PYTHONPATH=bench python bench/research/sweep.py --configs base,rec_bs1 [--pages all|N|lang,lang] [--no-score]
 
 Configurations are interleaved page by page (machine is shared: compare within one run).
 Results are appended to bench/results/sweep.jsonl.
@@ -9,11 +9,9 @@ import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 ORT2 = {"intra_op_num_threads": 2}
 

@@ -1,7 +1,6 @@
 """Rec-stage micro-benchmark on real crops: CPU seconds (process_time) and wall per page,
-variants interleaved. python bench/rec_micro.py --pages 3 --threads 1"""
-import argparse, os, sys, time, statistics
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+variants interleaved. PYTHONPATH=bench python bench/research/rec_micro.py --pages 3 --threads 1"""
+import argparse, os, time, statistics
 import common
 common.set_paddlex_env(2)
 import cv2, lean

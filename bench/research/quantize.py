@@ -1,17 +1,15 @@
 """int8 variants of the det/rec ONNX models (onnxruntime.quantization).
 
-python bench/quantize.py --out /tmp/q [--calib-pages 6]
+PYTHONPATH=bench python bench/research/quantize.py --out /tmp/q [--calib-pages 6]
 Writes rec_dyn.onnx, rec_qdq.onnx, det_dyn.onnx, det_qdq.onnx.  Static (QDQ) calibration uses
 det inputs / text-line crops of a few corpus pages (every 9th page of the public split).
 """
 import argparse
 import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
 def main():

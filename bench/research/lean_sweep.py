@@ -4,17 +4,15 @@ Detection variants run once per page (polys cached in memory); each recognition 
 on the crops of the chosen detection variant.  CPU seconds (process_time) are reported because the
 shared machine makes wall time meaningless; run with --threads 1 for a clean CPU measure.
 
-python bench/lean_sweep.py --det full,max1280 --rec bs1,qdq --pairs full:bs1,full:qdq,max1280:bs1
+PYTHONPATH=bench python bench/research/lean_sweep.py --det full,max1280 --rec bs1,qdq --pairs full:bs1,full:qdq,max1280:bs1
 """
 import argparse
 import json
 import os
 import statistics
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 DET = {
     "full": {},

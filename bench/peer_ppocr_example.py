@@ -1,0 +1,50 @@
+"""The peer that `make bench` measures us against: label-studio-ml-backend's `ppocr` example.
+
+That example builds PaddleX's OCR pipeline with the Paddle engine and oneDNN off (run_mode "paddle")
+for every request and predicts one task at a time; this program does the same on the PP-OCRv5
+mobile weights the backend uses (common.ocr_config), so the speed-up run_bench reports compares
+configurations, not models. run_bench starts it with the backend's interpreter (--python) after
+the backend has stopped, so the two never share the cores.
+
+    python bench/peer_ppocr_example.py '["page1.png", "page2.png"]' THREADS
+
+prints one line `PEER_JSON [{"image", "build_s", "predict_s", "total_s", "lines"}, ...]`.
+"""
+import json
+import os
+import sys
+import time
+
+import common
+
+PREFIX = "PEER_JSON "
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit(__doc__)
+    paths, threads = json.loads(argv[0]), argv[1]
+    # The thread count is the run's, not the environment's: both sides get the same cores.
+    os.environ["PADDLE_PDX_CPU_NUM_THREADS"] = threads
+    common.set_paddlex_env(int(threads))
+    # Imported here, after the environment (PaddleX reads its flags on import), so that run_bench can
+    # import this module for PREFIX without loading OpenCV or PaddleX.
+    import cv2
+    from paddlex import create_pipeline
+
+    out = []
+    for path in paths:
+        t0 = time.perf_counter()
+        pipe = create_pipeline(config=common.ocr_config(), device="cpu", engine="paddle",
+                               engine_config={"run_mode": "paddle", "cpu_threads": int(threads)})
+        t1 = time.perf_counter()
+        res = list(pipe.predict(cv2.imread(path)))[0]
+        t2 = time.perf_counter()
+        out.append({"image": os.path.basename(path), "build_s": t1 - t0, "predict_s": t2 - t1,
+                    "total_s": t2 - t0, "lines": len(res["rec_texts"])})
+        del pipe  # rebuilt for the next page, as the example does per request
+    print(PREFIX + json.dumps(out), flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

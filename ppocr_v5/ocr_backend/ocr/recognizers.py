@@ -1,0 +1,54 @@
+"""Line recognisers: crops of single text lines -> (text, score), and which one an engine uses.
+
+Two implementations: fast_rec's ParallelRecognizer (onnxruntime on CPU, several lines at once) and
+PaddleX's own text_rec_model. The engine picks one when it builds its pipeline and reads both pages
+and drawn regions with it, so a drawn region reads as the detected line would.
+"""
+import logging
+import os
+from typing import List, Protocol, Sequence, Tuple
+
+import numpy as np
+
+from ocr_backend.ocr.fast_rec import ParallelRecognizer
+from ocr_backend.ocr.pipeline_config import uses_doc_preprocessing
+from ocr_backend.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Recognizer(Protocol):
+    def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
+        """(text, score) of each crop read as one line, in the order of `crops`."""
+        ...
+
+
+class PaddleXRecognizer:
+    """PaddleX's own recogniser (the pipeline's text_rec_model). PaddleX models are not thread-safe,
+    so each call holds the engine's lock itself: no caller has to."""
+
+    def __init__(self, model, lock):
+        self._model = model
+        self._lock = lock
+
+    def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
+        with self._lock:
+            items = list(self._model.predict(list(crops)))
+        return [(str(item["rec_text"]), float(item["rec_score"])) for item in items]
+
+
+def uses_fast_recognition(settings: Settings) -> bool:
+    """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs."""
+    return (settings.engine == "onnxruntime" and not settings.uses_gpu and not settings.word_boxes
+            and not (uses_doc_preprocessing(settings) or settings.use_textline_orientation))
+
+
+def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
+    """The recogniser for a freshly built PaddleX pipeline: fast_rec's where the settings allow it and
+    the recogniser folder has an ONNX file, else PaddleX's own (holding `lock`, the engine's)."""
+    if uses_fast_recognition(settings):
+        rec_dir = str(pipeline.text_rec_model.model_dir)
+        if os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
+            return ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze)
+        logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)
+    return PaddleXRecognizer(pipeline.text_rec_model, lock)
