@@ -1,4 +1,5 @@
 """Shared helpers for the bench/ scripts: environment, PaddleX config builder, scoring."""
+
 import json
 import os
 import subprocess
@@ -18,18 +19,33 @@ def set_paddlex_env(threads=2):
 
 
 def ocr_config(det=None, rec=None, **top):
-    det_cfg = {"module_name": "text_detection", "model_name": "PP-OCRv5_mobile_det",
-               "model_dir": os.path.join(MODELS, "PP-OCRv5_mobile_det"),
-               "limit_side_len": 64, "limit_type": "min", "max_side_limit": 4000,
-               "thresh": 0.3, "box_thresh": 0.6, "unclip_ratio": 1.5}
-    rec_cfg = {"module_name": "text_recognition", "model_name": "PP-OCRv5_mobile_rec",
-               "model_dir": os.path.join(MODELS, "PP-OCRv5_mobile_rec"),
-               "batch_size": 6, "score_thresh": 0.0}
+    det_cfg = {
+        "module_name": "text_detection",
+        "model_name": "PP-OCRv5_mobile_det",
+        "model_dir": os.path.join(MODELS, "PP-OCRv5_mobile_det"),
+        "limit_side_len": 64,
+        "limit_type": "min",
+        "max_side_limit": 4000,
+        "thresh": 0.3,
+        "box_thresh": 0.6,
+        "unclip_ratio": 1.5,
+    }
+    rec_cfg = {
+        "module_name": "text_recognition",
+        "model_name": "PP-OCRv5_mobile_rec",
+        "model_dir": os.path.join(MODELS, "PP-OCRv5_mobile_rec"),
+        "batch_size": 6,
+        "score_thresh": 0.0,
+    }
     det_cfg.update(det or {})
     rec_cfg.update(rec or {})
-    cfg = {"pipeline_name": "OCR", "text_type": "general", "use_doc_preprocessor": False,
-           "use_textline_orientation": False,
-           "SubModules": {"TextDetection": det_cfg, "TextRecognition": rec_cfg}}
+    cfg = {
+        "pipeline_name": "OCR",
+        "text_type": "general",
+        "use_doc_preprocessor": False,
+        "use_textline_orientation": False,
+        "SubModules": {"TextDetection": det_cfg, "TextRecognition": rec_cfg},
+    }
     cfg.update(top)
     return cfg
 
@@ -62,8 +78,11 @@ def score(pred_dir, corpus=DEFAULT_CORPUS, score_py=None, page_ids=None):
         score_py = SCORE_PY
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as t:
         out = t.name
-    subprocess.run([sys.executable, score_py, "--gt", corpus, "--pred", pred_dir, "--out", out],
-                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, score_py, "--gt", corpus, "--pred", pred_dir, "--out", out],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     with open(out) as f:
         rep = json.load(f)
     os.unlink(out)
@@ -72,11 +91,20 @@ def score(pred_dir, corpus=DEFAULT_CORPUS, score_py=None, page_ids=None):
 
 def summary(rep):
     o, bl = rep["overall"], rep["by_lang"]
+
     def g(lang, k):
         return bl[lang][k] if lang in bl else None
-    return {"f1": round(o["f1"], 4), "p": round(o["precision"], 4), "r": round(o["recall"], 4),
-            "cer": o["cer"], "cer_en": g("en", "cer"), "cer_zh": g("zh", "cer"),
-            "f1_en": g("en", "f1"), "f1_zh": g("zh", "f1")}
+
+    return {
+        "f1": round(o["f1"], 4),
+        "p": round(o["precision"], 4),
+        "r": round(o["recall"], 4),
+        "cer": o["cer"],
+        "cer_en": g("en", "cer"),
+        "cer_zh": g("zh", "cer"),
+        "f1_en": g("en", "f1"),
+        "f1_zh": g("zh", "f1"),
+    }
 
 
 def write_preds(pred_dir, page_id, polys, texts):

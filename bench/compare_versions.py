@@ -12,6 +12,7 @@ Chinese, English and Japanese, so en, zh and ja pages (OCR_LANG en / ch / ch).
   .venv/bin/python bench/compare_versions.py [--langs en,zh,ja] [--per-lang N] [--threads 2]
 writes bench/results/compare_versions.json and prints a Markdown table.
 """
+
 import argparse
 import importlib.util
 import json
@@ -56,6 +57,7 @@ def run_pages(families, pages, threads, score):
     """{family: {lang: [(page score row, seconds)]}}. Families take turns on each page, so load from
     other processes on shared cores drifts over all of them alike instead of biasing one."""
     import cv2
+
     model_dir = os.environ.get("MODEL_DIR", os.path.join(REPO, "models"))
     engines = {}
     out = {family: {} for family in families}
@@ -66,15 +68,17 @@ def run_pages(families, pages, threads, score):
         for family in families:
             key = (family, OCR_LANG[lang])
             if key not in engines:
-                settings = Settings.from_env(dict(FAMILIES[family], OCR_LANG=OCR_LANG[lang],
-                                                  CPU_THREADS=str(threads), MODEL_DIR=model_dir))
+                settings = Settings.from_env(
+                    dict(FAMILIES[family], OCR_LANG=OCR_LANG[lang], CPU_THREADS=str(threads), MODEL_DIR=model_dir)
+                )
                 engines[key] = OcrEngine(settings)
                 engines[key].run(image)  # builds the pipeline and warms onnxruntime up: not timed
             start = time.perf_counter()
             lines = engines[key].run(image).lines
             seconds = time.perf_counter() - start
-            preds = [{"box": score.to_box({"points": [list(p) for p in line.points]}), "text": line.text}
-                     for line in lines]
+            preds = [
+                {"box": score.to_box({"points": [list(p) for p in line.points]}), "text": line.text} for line in lines
+            ]
             out[family].setdefault(lang, []).append((score.score_page(gt, preds), seconds))
             print(f"  {page_id} {family}: {len(lines)} lines, {seconds:.2f} s", file=sys.stderr, flush=True)
     return out
@@ -84,12 +88,20 @@ def summarise(score, per_lang):
     table = {}
     for lang, rows in per_lang.items():
         summary = score.summarize([r for r, _ in rows])["overall"]
-        table[lang] = {"pages": len(rows), "f1": round(summary["f1"], 4), "cer": round(summary["cer"], 4),
-                       "s_per_page": round(statistics.mean(s for _, s in rows), 2)}
+        table[lang] = {
+            "pages": len(rows),
+            "f1": round(summary["f1"], 4),
+            "cer": round(summary["cer"], 4),
+            "s_per_page": round(statistics.mean(s for _, s in rows), 2),
+        }
     all_rows = [row for rows in per_lang.values() for row in rows]
     summary = score.summarize([r for r, _ in all_rows])["overall"]
-    table["all"] = {"pages": len(all_rows), "f1": round(summary["f1"], 4), "cer": round(summary["cer"], 4),
-                    "s_per_page": round(statistics.mean(s for _, s in all_rows), 2)}
+    table["all"] = {
+        "pages": len(all_rows),
+        "f1": round(summary["f1"], 4),
+        "cer": round(summary["cer"], 4),
+        "s_per_page": round(statistics.mean(s for _, s in all_rows), 2),
+    }
     return table
 
 
@@ -97,8 +109,9 @@ def markdown(results, langs):
     head = "| family | " + " | ".join(f"{lang} F1 / CER / s" for lang in (*langs, "all")) + " |"
     rows = [head, "|" + " --- |" * (len(langs) + 2)]
     for family, table in results.items():
-        cells = [f"{table[k]['f1']:.3f} / {table[k]['cer']:.3f} / {table[k]['s_per_page']:.1f}"
-                 for k in (*langs, "all")]
+        cells = [
+            f"{table[k]['f1']:.3f} / {table[k]['cer']:.3f} / {table[k]['s_per_page']:.1f}" for k in (*langs, "all")
+        ]
         rows.append(f"| {family} | " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

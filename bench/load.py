@@ -14,6 +14,7 @@ Prints a table, writes bench/results/load.json, exits 1 on any error, mismatch o
     make load LOAD_ARGS="--requests 5 --clients 2 --soak 60 --warmup 20"            # a smoke run
     PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py [...]                   # without make
 """
+
 import argparse
 import concurrent.futures
 import datetime
@@ -35,14 +36,24 @@ try:
 except ModuleNotFoundError as exc:
     if exc.name not in ("corpus", "live_server"):
         raise
-    raise SystemExit(f"{exc}: run `make load`, or put the test helpers on the path: "
-                     "PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py") from exc
+    raise SystemExit(
+        f"{exc}: run `make load`, or put the test helpers on the path: "
+        "PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py"
+    ) from exc
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(REPO, "bench", "results")
 CROP_W, CROP_H = 600, 130  # 4-5 lines of a 150 dpi page
-CROP_PAGES = ("en_caption_p001", "en_fontspec_p058", "en_memman_p182", "en_microtype_p011",
-              "zh_lshort-zh_p007", "zh_ctex-faq_p015", "ru_texlive-ru_p023", "el_greektonoi_p006")
+CROP_PAGES = (
+    "en_caption_p001",
+    "en_fontspec_p058",
+    "en_memman_p182",
+    "en_microtype_p011",
+    "zh_lshort-zh_p007",
+    "zh_ctex-faq_p015",
+    "ru_texlive-ru_p023",
+    "el_greektonoi_p006",
+)
 LAYOUTS = {
     "threads": {"WORKERS": 1, "THREADS": 8},
     "workers": {"WORKERS": 2, "THREADS": 2, "CPU_THREADS": 1},
@@ -75,9 +86,15 @@ class Client:
     def predict(self, name, task_id=1):
         """(texts, seconds); raises on any HTTP or protocol error."""
         start = time.perf_counter()
-        response = self.session.post(self.server.url + "/predict", timeout=300, json={
-            "tasks": [{"id": task_id, "data": {"image": self.image_host.url + name}}],
-            "project": "9.1700000000", "label_config": POLYGON_CONFIG})
+        response = self.session.post(
+            self.server.url + "/predict",
+            timeout=300,
+            json={
+                "tasks": [{"id": task_id, "data": {"image": self.image_host.url + name}}],
+                "project": "9.1700000000",
+                "label_config": POLYGON_CONFIG,
+            },
+        )
         seconds = time.perf_counter() - start
         response.raise_for_status()
         results = response.json()["results"]
@@ -145,19 +162,27 @@ def load_phase(name, env, args, image_host, names, logdir):
         print(f"{name}: reference lines per crop: {[len(refs[n]) for n in names]}", flush=True)
         # Every worker loads its pipeline on its first request: do that before the clock starts.
         run_clients(server, image_host, names, refs, clients=2 * int(env["WORKERS"]), per_client=1)
-        latencies, errors, mismatches, seconds = run_clients(server, image_host, names, refs,
-                                                             args.clients, args.requests)
+        latencies, errors, mismatches, seconds = run_clients(
+            server, image_host, names, refs, args.clients, args.requests
+        )
     finally:
         server.stop()
     total = args.clients * args.requests
     return {
-        "layout": name, **{k.lower(): v for k, v in env.items()},
-        "clients": args.clients, "requests": total, "completed": len(latencies),
-        "errors": len(errors), "mismatches": len(mismatches),
-        "seconds": round(seconds, 1), "throughput_rps": round(len(latencies) / seconds, 2),
-        "p50_ms": round(percentile(latencies, 0.5) * 1000), "p95_ms": round(percentile(latencies, 0.95) * 1000),
+        "layout": name,
+        **{k.lower(): v for k, v in env.items()},
+        "clients": args.clients,
+        "requests": total,
+        "completed": len(latencies),
+        "errors": len(errors),
+        "mismatches": len(mismatches),
+        "seconds": round(seconds, 1),
+        "throughput_rps": round(len(latencies) / seconds, 2),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000),
         "max_ms": round(max(latencies, default=float("nan")) * 1000),
-        "error_samples": errors[:5], "mismatch_samples": mismatches[:3],
+        "error_samples": errors[:5],
+        "mismatch_samples": mismatches[:3],
     }
 
 
@@ -176,20 +201,27 @@ def soak_phase(args, image_host, names, logdir):
         refs = references(server, image_host, names)  # these count towards the warm-up too
         per_client = -(-(args.soak - len(names)) // args.soak_clients)
         latencies, errors, mismatches, seconds = run_clients(
-            server, image_host, names, refs, args.soak_clients, per_client,
-            on_done=lambda n: on_done(n + len(names)))
+            server, image_host, names, refs, args.soak_clients, per_client, on_done=lambda n: on_done(n + len(names))
+        )
         samples.append((len(names) + len(latencies) + len(errors), server.rss_bytes()))
     finally:
         server.stop()
     base = next(rss for done, rss in samples if done >= args.warmup)
     end = samples[-1][1]
     return {
-        "layout": "soak", **{k.lower(): v for k, v in env.items()}, "clients": args.soak_clients,
-        "predictions": samples[-1][0], "errors": len(errors), "mismatches": len(mismatches),
-        "seconds": round(seconds, 1), "rss_after_warmup_mb": round(base / 2**20, 1),
-        "rss_end_mb": round(end / 2**20, 1), "growth_pct": round(100.0 * (end - base) / base, 2),
+        "layout": "soak",
+        **{k.lower(): v for k, v in env.items()},
+        "clients": args.soak_clients,
+        "predictions": samples[-1][0],
+        "errors": len(errors),
+        "mismatches": len(mismatches),
+        "seconds": round(seconds, 1),
+        "rss_after_warmup_mb": round(base / 2**20, 1),
+        "rss_end_mb": round(end / 2**20, 1),
+        "growth_pct": round(100.0 * (end - base) / base, 2),
         "rss_trend_mb": [[done, round(rss / 2**20, 1)] for done, rss in samples],
-        "error_samples": errors[:5], "mismatch_samples": mismatches[:3],
+        "error_samples": errors[:5],
+        "mismatch_samples": mismatches[:3],
     }
 
 
@@ -206,19 +238,30 @@ def main():
     args = parser.parse_args()
 
     images = crops()
-    image_host = Recorder(lambda path, headers: (200, {"Content-Type": "image/png"}, images[path])
-                          if path in images else (404, {}, b""))
+    image_host = Recorder(
+        lambda path, headers: (200, {"Content-Type": "image/png"}, images[path]) if path in images else (404, {}, b"")
+    )
     names = sorted(images)
-    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "host": platform.node(),
-              "cpus": len(os.sched_getaffinity(0)), "load_avg_start": [round(x, 2) for x in os.getloadavg()],
-              "crop": f"{CROP_W}x{CROP_H}", "images": names, "load": [], "soak": None}
+    report = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "host": platform.node(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "load_avg_start": [round(x, 2) for x in os.getloadavg()],
+        "crop": f"{CROP_W}x{CROP_H}",
+        "images": names,
+        "load": [],
+        "soak": None,
+    }
     logdir = tempfile.mkdtemp(prefix="ppocr-load-")
     try:
         for layout in args.layouts.split(","):
             row = load_phase(layout, LAYOUTS[layout], args, image_host, names, logdir)
             report["load"].append(row)
-            print(f"{layout}: {row['completed']}/{row['requests']} ok, {row['errors']} errors, "
-                  f"{row['mismatches']} mismatches, {row['throughput_rps']} req/s", flush=True)
+            print(
+                f"{layout}: {row['completed']}/{row['requests']} ok, {row['errors']} errors, "
+                f"{row['mismatches']} mismatches, {row['throughput_rps']} req/s",
+                flush=True,
+            )
         if args.soak:
             report["soak"] = soak_phase(args, image_host, names, logdir)
     finally:
@@ -226,20 +269,52 @@ def main():
     report["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     report["server_logs"] = logdir
 
-    print(f"\n{report['cpus']} CPUs, load average {report['load_avg_start']} at start, "
-          f"{report['load_avg_end']} at end; {len(names)} crops of {report['crop']} px")
-    header = ("layout", "workers", "threads", "cpu_threads", "clients", "requests", "errors", "mismatches",
-              "req/s", "p50 ms", "p95 ms", "max ms")
+    print(
+        f"\n{report['cpus']} CPUs, load average {report['load_avg_start']} at start, "
+        f"{report['load_avg_end']} at end; {len(names)} crops of {report['crop']} px"
+    )
+    header = (
+        "layout",
+        "workers",
+        "threads",
+        "cpu_threads",
+        "clients",
+        "requests",
+        "errors",
+        "mismatches",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "max ms",
+    )
     print(" | ".join(header))
     for r in report["load"]:
-        print(" | ".join(str(x) for x in (r["layout"], r["workers"], r["threads"], r.get("cpu_threads", "cores"),
-                                           r["clients"], r["requests"], r["errors"], r["mismatches"],
-                                           r["throughput_rps"], r["p50_ms"], r["p95_ms"], r["max_ms"])))
+        print(
+            " | ".join(
+                str(x)
+                for x in (
+                    r["layout"],
+                    r["workers"],
+                    r["threads"],
+                    r.get("cpu_threads", "cores"),
+                    r["clients"],
+                    r["requests"],
+                    r["errors"],
+                    r["mismatches"],
+                    r["throughput_rps"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["max_ms"],
+                )
+            )
+        )
     soak = report["soak"]
     if soak:
-        print(f"soak: {soak['predictions']} predictions, {soak['errors']} errors, {soak['mismatches']} mismatches, "
-              f"RSS {soak['rss_after_warmup_mb']} MB after {args.warmup} -> {soak['rss_end_mb']} MB at the end "
-              f"({soak['growth_pct']:+.1f} %); trend {soak['rss_trend_mb']}")
+        print(
+            f"soak: {soak['predictions']} predictions, {soak['errors']} errors, {soak['mismatches']} mismatches, "
+            f"RSS {soak['rss_after_warmup_mb']} MB after {args.warmup} -> {soak['rss_end_mb']} MB at the end "
+            f"({soak['growth_pct']:+.1f} %); trend {soak['rss_trend_mb']}"
+        )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(report, f, indent=2, ensure_ascii=False)

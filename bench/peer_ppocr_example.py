@@ -10,6 +10,7 @@ the backend has stopped, so the two never share the cores.
 
 prints one line `PEER_JSON [{"image", "build_s", "predict_s", "total_s", "lines"}, ...]`.
 """
+
 import json
 import os
 import sys
@@ -35,13 +36,24 @@ def main(argv):
     out = []
     for path in paths:
         t0 = time.perf_counter()
-        pipe = create_pipeline(config=common.ocr_config(), device="cpu", engine="paddle",
-                               engine_config={"run_mode": "paddle", "cpu_threads": int(threads)})
+        pipe = create_pipeline(
+            config=common.ocr_config(),
+            device="cpu",
+            engine="paddle",
+            engine_config={"run_mode": "paddle", "cpu_threads": int(threads)},
+        )
         t1 = time.perf_counter()
         res = list(pipe.predict(cv2.imread(path)))[0]
         t2 = time.perf_counter()
-        out.append({"image": os.path.basename(path), "build_s": t1 - t0, "predict_s": t2 - t1,
-                    "total_s": t2 - t0, "lines": len(res["rec_texts"])})
+        out.append(
+            {
+                "image": os.path.basename(path),
+                "build_s": t1 - t0,
+                "predict_s": t2 - t1,
+                "total_s": t2 - t0,
+                "lines": len(res["rec_texts"]),
+            }
+        )
         del pipe  # rebuilt for the next page, as the example does per request
     print(PREFIX + json.dumps(out), flush=True)
 

@@ -22,6 +22,7 @@ Prints a table, writes bench/results/latest.json.
     .venv/bin/python bench/run_bench.py --pages 10 --peer-pages 1   # a quick run
     .venv/bin/python bench/run_bench.py --env REC_BATCH_SIZE=1 --env DET_LIMIT_SIDE_LEN=960 ...
 """
+
 import argparse
 import concurrent.futures
 import datetime
@@ -40,18 +41,21 @@ import tempfile
 import threading
 import time
 
+import requests
+
 import common
 import peer_ppocr_example
-import requests
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 PEER_PROGRAM = os.path.join(HERE, "peer_ppocr_example.py")
 
-LABEL_CONFIG = ('<View><Image name="image" value="$image"/><Labels name="label" toName="image">'
-                '<Label value="Text"/></Labels><Polygon name="poly" toName="image"/>'
-                '<TextArea name="transcription" toName="image" editable="true" perRegion="true" '
-                'required="false"/></View>')
+LABEL_CONFIG = (
+    '<View><Image name="image" value="$image"/><Labels name="label" toName="image">'
+    '<Label value="Text"/></Labels><Polygon name="poly" toName="image"/>'
+    '<TextArea name="transcription" toName="image" editable="true" perRegion="true" '
+    'required="false"/></View>'
+)
 # Server variables taken from our own environment only when given with --env.
 SERVER_VARS = ("PORT", "HOST", "WORKERS", "THREADS")
 
@@ -101,6 +105,7 @@ class RssSampler:
 
     def __init__(self, pid, period=0.1):
         import psutil
+
         self.proc = psutil.Process(pid)
         self.period = period
         self.peak = 0
@@ -110,6 +115,7 @@ class RssSampler:
 
     def tree_rss(self):
         import psutil
+
         total = 0
         try:
             procs = [self.proc] + self.proc.children(recursive=True)
@@ -145,9 +151,14 @@ class Backend:
         gunicorn = os.path.join(os.path.dirname(python_bin), "gunicorn")
         self.log = open(log_path, "w")
         self.t_start = time.perf_counter()
-        self.proc = subprocess.Popen([gunicorn, "--config", "gunicorn.conf.py", "_wsgi:app"],
-                                     cwd=os.path.join(REPO, "ppocr_v5"), env=env, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [gunicorn, "--config", "gunicorn.conf.py", "_wsgi:app"],
+            cwd=os.path.join(REPO, "ppocr_v5"),
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.rss = RssSampler(self.proc.pid)
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -180,17 +191,27 @@ class Backend:
 # --------------------------------------------------------------------------------------------
 # Label Studio protocol
 def setup(session, url):
-    r = session.post(url + "/setup", json={"project": "1.1700000000", "schema": LABEL_CONFIG,
-                                           "hostname": "", "access_token": "",
-                                           "model_version": ""}, timeout=60)
+    r = session.post(
+        url + "/setup",
+        json={
+            "project": "1.1700000000",
+            "schema": LABEL_CONFIG,
+            "hostname": "",
+            "access_token": "",
+            "model_version": "",
+        },
+        timeout=60,
+    )
     r.raise_for_status()
     return r.json()
 
 
 def predict(session, url, tasks, timeout=600):
-    r = session.post(url + "/predict", json={"tasks": tasks, "label_config": LABEL_CONFIG,
-                                             "project": "1.1700000000", "params": {}},
-                     timeout=timeout)
+    r = session.post(
+        url + "/predict",
+        json={"tasks": tasks, "label_config": LABEL_CONFIG, "project": "1.1700000000", "params": {}},
+        timeout=timeout,
+    )
     r.raise_for_status()
     results = r.json()["results"]
     if len(results) != len(tasks):
@@ -209,12 +230,14 @@ def ls_to_lines(prediction):
             reg["points"] = [[x * w / 100.0, y * h / 100.0] for x, y in v["points"]]
         elif item.get("type") == "rectangle":
             import math
+
             x, y = v["x"] * w / 100.0, v["y"] * h / 100.0
             rw, rh = v["width"] * w / 100.0, v["height"] * h / 100.0
             a = math.radians(v.get("rotation", 0) or 0)
             c, s = math.cos(a), math.sin(a)
-            reg["points"] = [[x + dx * c - dy * s, y + dx * s + dy * c]
-                             for dx, dy in ((0, 0), (rw, 0), (rw, rh), (0, rh))]
+            reg["points"] = [
+                [x + dx * c - dy * s, y + dx * s + dy * c] for dx, dy in ((0, 0), (rw, 0), (rw, rh), (0, rh))
+            ]
         elif item.get("type") == "textarea":
             t = v.get("text") or [""]
             reg["text"] = t[0] if isinstance(t, list) else str(t)
@@ -225,11 +248,16 @@ def ls_to_lines(prediction):
 # peer: label-studio-ml-backend's `ppocr` example (PaddleX OCR pipeline, Paddle engine, oneDNN off,
 # rebuilt per request), in its own program and process
 def run_peer(paths, threads, python_bin):
-    r = subprocess.run([python_bin, PEER_PROGRAM, json.dumps(paths), str(threads)],
-                       capture_output=True, text=True, cwd=REPO, check=False)  # its output says why
+    r = subprocess.run(
+        [python_bin, PEER_PROGRAM, json.dumps(paths), str(threads)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=False,
+    )  # its output says why
     for line in r.stdout.splitlines():
         if line.startswith(peer_ppocr_example.PREFIX):
-            return json.loads(line[len(peer_ppocr_example.PREFIX):])
+            return json.loads(line[len(peer_ppocr_example.PREFIX) :])
     raise RuntimeError("peer run failed:\n" + r.stdout[-2000:] + r.stderr[-4000:])
 
 
@@ -242,29 +270,45 @@ def machine():
         model = platform.processor()
     try:
         import psutil
-        mem = f"{psutil.virtual_memory().total / 2 ** 30:.0f} GiB"
+
+        mem = f"{psutil.virtual_memory().total / 2**30:.0f} GiB"
     except (ImportError, OSError):
         mem = "?"
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    return {"cpu": model, "cores": cores, "memory": mem, "os": platform.platform(),
-            "python": platform.python_version(), "load_avg_1m_at_start": load}
+    return {
+        "cpu": model,
+        "cores": cores,
+        "memory": mem,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "load_avg_1m_at_start": load,
+    }
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default=os.path.relpath(common.DEFAULT_CORPUS, os.getcwd()),
-                    help="corpus split dir with index.json, images/, gt/ (default: %(default)s)")
+    ap.add_argument(
+        "--corpus",
+        default=os.path.relpath(common.DEFAULT_CORPUS, os.getcwd()),
+        help="corpus split dir with index.json, images/, gt/ (default: %(default)s)",
+    )
     ap.add_argument("--pages", type=int, default=0, help="use only the first N pages (0: all)")
     ap.add_argument("--warmup", type=int, default=2, help="warm-up requests after the first prediction")
     ap.add_argument("--batch", type=int, default=8, help="tasks per request in the batch phase")
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients in the concurrency phase")
-    ap.add_argument("--throughput-pages", type=int, default=16,
-                    help="pages used by the batch and concurrency phases (0: all)")
+    ap.add_argument(
+        "--throughput-pages", type=int, default=16, help="pages used by the batch and concurrency phases (0: all)"
+    )
     ap.add_argument("--peer-pages", type=int, default=3, help="pages for the peer configuration (0: skip)")
     ap.add_argument("--peer-threads", type=int, default=0, help="peer CPU threads (0: the cores we may use)")
-    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
-                    help="extra backend environment (repeatable), e.g. REC_BATCH_SIZE=1")
+    ap.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra backend environment (repeatable), e.g. REC_BATCH_SIZE=1",
+    )
     ap.add_argument("--python", default=os.path.join(REPO, ".venv", "bin", "python"))
     ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "latest.json"))
     a = ap.parse_args()
@@ -279,11 +323,15 @@ def main():
     os.makedirs(os.path.dirname(a.out), exist_ok=True)
     pred_dir = tempfile.mkdtemp(prefix="bench_preds_")
     log_path = os.path.join(os.path.dirname(a.out), "server.log")
-    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "corpus": corpus, "pages": len(pages), "server_env": env_extra}
+    report = {
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "machine": machine(),
+        "corpus": corpus,
+        "pages": len(pages),
+        "server_env": env_extra,
+    }
     images = ImageServer(corpus)  # pages' "image" paths are relative to the split dir
-    task_of = {p["id"]: {"id": i + 1, "data": {"image": images.url(p["image"])}}
-               for i, p in enumerate(pages)}
+    task_of = {p["id"]: {"id": i + 1, "data": {"image": images.url(p["image"])}} for i, p in enumerate(pages)}
     session = requests.Session()
     server = Backend(env_extra, log_path, a.python)
     try:
@@ -295,7 +343,7 @@ def main():
         t_first = time.perf_counter() - server.t_start
         report["startup"] = {"health_s": round(t_health, 2), "first_prediction_s": round(t_first, 2)}
         print(f"server healthy after {t_health:.1f}s, first prediction after {t_first:.1f}s", flush=True)
-        for p in pages[1: 1 + a.warmup]:
+        for p in pages[1 : 1 + a.warmup]:
             predict(session, server.url, [task_of[p["id"]]])
 
         # 2. one page per request, sequential: latency + accuracy
@@ -308,18 +356,26 @@ def main():
             common.write_preds(pred_dir, p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines])
             print(f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions", flush=True)
         lv = list(lat.values())
-        report["latency"] = {"p50_s": round(pct(lv, 50), 3), "p95_s": round(pct(lv, 95), 3),
-                             "mean_s": round(statistics.mean(lv), 3), "pages": len(lv),
-                             "per_page_s": {k: round(v, 3) for k, v in lat.items()}}
+        report["latency"] = {
+            "p50_s": round(pct(lv, 50), 3),
+            "p95_s": round(pct(lv, 95), 3),
+            "mean_s": round(statistics.mean(lv), 3),
+            "pages": len(lv),
+            "per_page_s": {k: round(v, 3) for k, v in lat.items()},
+        }
 
         tp_pages = pages if not a.throughput_pages else pages[: a.throughput_pages]
         # 3. batches of --batch tasks per request
         t0 = time.perf_counter()
         for k in range(0, len(tp_pages), a.batch):
-            predict(session, server.url, [task_of[p["id"]] for p in tp_pages[k: k + a.batch]])
+            predict(session, server.url, [task_of[p["id"]] for p in tp_pages[k : k + a.batch]])
         dt = time.perf_counter() - t0
-        report["batch"] = {"tasks_per_request": a.batch, "pages": len(tp_pages), "seconds": round(dt, 2),
-                           "pages_per_s": round(len(tp_pages) / dt, 3)}
+        report["batch"] = {
+            "tasks_per_request": a.batch,
+            "pages": len(tp_pages),
+            "seconds": round(dt, 2),
+            "pages_per_s": round(len(tp_pages) / dt, 3),
+        }
         print(f"batch of {a.batch}: {len(tp_pages) / dt:.3f} pages/s", flush=True)
 
         # 4. concurrent clients, one task per request
@@ -340,11 +396,16 @@ def main():
         with concurrent.futures.ThreadPoolExecutor(a.clients) as ex:
             lats = [x for f in [ex.submit(client, work) for _ in range(a.clients)] for x in f.result()]
         dt = time.perf_counter() - t0
-        report["concurrent"] = {"clients": a.clients, "pages": len(tp_pages), "seconds": round(dt, 2),
-                                "pages_per_s": round(len(tp_pages) / dt, 3),
-                                "latency_p50_s": round(pct(lats, 50), 3), "latency_p95_s": round(pct(lats, 95), 3)}
+        report["concurrent"] = {
+            "clients": a.clients,
+            "pages": len(tp_pages),
+            "seconds": round(dt, 2),
+            "pages_per_s": round(len(tp_pages) / dt, 3),
+            "latency_p50_s": round(pct(lats, 50), 3),
+            "latency_p95_s": round(pct(lats, 95), 3),
+        }
         print(f"{a.clients} clients: {len(tp_pages) / dt:.3f} pages/s", flush=True)
-        report["peak_rss_mb"] = round(server.rss.peak / 2 ** 20, 1)
+        report["peak_rss_mb"] = round(server.rss.peak / 2**20, 1)
     finally:
         server.stop()
         images.close()
@@ -352,8 +413,10 @@ def main():
     # 5. accuracy
     rep = common.score(pred_dir, corpus, page_ids=[p["id"] for p in pages] if a.pages else None)
     keep = ("precision", "recall", "f1", "cer", "cer_nows", "e2e_cer", "pages")
-    report["accuracy"] = {"overall": {k: rep["overall"][k] for k in keep},
-                          "by_lang": {lang: {k: s[k] for k in keep} for lang, s in rep["by_lang"].items()}}
+    report["accuracy"] = {
+        "overall": {k: rep["overall"][k] for k in keep},
+        "by_lang": {lang: {k: s[k] for k in keep} for lang, s in rep["by_lang"].items()},
+    }
     shutil.rmtree(pred_dir, ignore_errors=True)
 
     # 6. peer
@@ -361,17 +424,23 @@ def main():
         threads = a.peer_threads or int(env_extra.get("CPU_THREADS", 0)) or report["machine"]["cores"]
         n = min(a.peer_pages, len(pages))  # spread over the corpus (it is sorted by language)
         peer_pages = [pages[(2 * i + 1) * len(pages) // (2 * n)] for i in range(n)]
-        print(f"peer: PaddleX OCR pipeline, paddle engine, oneDNN off, rebuilt per request, "
-              f"{threads} threads, {len(peer_pages)} pages ...", flush=True)
+        print(
+            f"peer: PaddleX OCR pipeline, paddle engine, oneDNN off, rebuilt per request, "
+            f"{threads} threads, {len(peer_pages)} pages ...",
+            flush=True,
+        )
         peer = run_peer([os.path.join(corpus, p["image"]) for p in peer_pages], threads, a.python)
         ours = [lat[p["id"]] for p in peer_pages]
         peer_mean = statistics.mean(x["total_s"] for x in peer)
-        report["peer"] = {"threads": threads, "pages": peer,
-                          "mean_total_s": round(peer_mean, 3),
-                          "mean_build_s": round(statistics.mean(x["build_s"] for x in peer), 3),
-                          "mean_predict_s": round(statistics.mean(x["predict_s"] for x in peer), 3),
-                          "ours_mean_s_same_pages": round(statistics.mean(ours), 3),
-                          "speedup": round(peer_mean / statistics.mean(ours), 2)}
+        report["peer"] = {
+            "threads": threads,
+            "pages": peer,
+            "mean_total_s": round(peer_mean, 3),
+            "mean_build_s": round(statistics.mean(x["build_s"] for x in peer), 3),
+            "mean_predict_s": round(statistics.mean(x["predict_s"] for x in peer), 3),
+            "ours_mean_s_same_pages": round(statistics.mean(ours), 3),
+            "speedup": round(peer_mean / statistics.mean(ours), 2),
+        }
 
     with open(a.out, "w") as f:
         json.dump(report, f, indent=1, ensure_ascii=False)
@@ -388,11 +457,15 @@ def print_table(r):
         ("first prediction after process start", f"{r['startup']['first_prediction_s']:.1f} s"),
         ("latency per page, 1 task/request", f"p50 {r['latency']['p50_s']:.2f} s, p95 {r['latency']['p95_s']:.2f} s"),
         (f"throughput, {r['batch']['tasks_per_request']} tasks/request", f"{r['batch']['pages_per_s']:.2f} pages/s"),
-        (f"throughput, {r['concurrent']['clients']} concurrent clients",
-         f"{r['concurrent']['pages_per_s']:.2f} pages/s (latency p50 {r['concurrent']['latency_p50_s']:.2f} s)"),
+        (
+            f"throughput, {r['concurrent']['clients']} concurrent clients",
+            f"{r['concurrent']['pages_per_s']:.2f} pages/s (latency p50 {r['concurrent']['latency_p50_s']:.2f} s)",
+        ),
         ("peak RSS (server process tree)", f"{r['peak_rss_mb']:.0f} MB"),
-        ("detection P / R / F1 @ IoU 0.5", f"{acc['overall']['precision']:.3f} / {acc['overall']['recall']:.3f} / "
-         f"{acc['overall']['f1']:.3f}"),
+        (
+            "detection P / R / F1 @ IoU 0.5",
+            f"{acc['overall']['precision']:.3f} / {acc['overall']['recall']:.3f} / {acc['overall']['f1']:.3f}",
+        ),
         ("CER (matched lines)", f"{100 * acc['overall']['cer']:.2f} %"),
     ]
     for lang in ("en", "zh"):
@@ -401,9 +474,15 @@ def print_table(r):
             rows.append((f"  {lang}: F1 / CER", f"{s['f1']:.3f} / {100 * s['cer']:.2f} %"))
     if "peer" in r:
         p = r["peer"]
-        rows.append((f"peer (PaddleX OCR, paddle fp32, rebuilt per request), {len(p['pages'])} pages",
-                     (f"{p['mean_total_s']:.2f} s/page (build {p['mean_build_s']:.2f} s"
-                      f" + predict {p['mean_predict_s']:.2f} s)")))
+        rows.append(
+            (
+                f"peer (PaddleX OCR, paddle fp32, rebuilt per request), {len(p['pages'])} pages",
+                (
+                    f"{p['mean_total_s']:.2f} s/page (build {p['mean_build_s']:.2f} s"
+                    f" + predict {p['mean_predict_s']:.2f} s)"
+                ),
+            )
+        )
         rows.append(("speed-up vs peer (same pages)", f"{p['speedup']:.1f}x"))
     w = max(len(k) for k, _ in rows)
     print("\n| " + "metric".ljust(w) + " | value |")
@@ -412,8 +491,10 @@ def print_table(r):
         print(f"| {k.ljust(w)} | {v} |")
     print("\nper language (F1 / CER / CER no-spaces):")
     for lang, s in sorted(acc["by_lang"].items()):
-        print(f"  {lang:3s} pages={s['pages']:2d} F1={s['f1']:.3f} CER={100 * s['cer']:.2f}% "
-              f"CER_nows={100 * s['cer_nows']:.2f}%")
+        print(
+            f"  {lang:3s} pages={s['pages']:2d} F1={s['f1']:.3f} CER={100 * s['cer']:.2f}% "
+            f"CER_nows={100 * s['cer_nows']:.2f}%"
+        )
 
 
 if __name__ == "__main__":

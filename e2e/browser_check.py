@@ -5,13 +5,21 @@ Runs under .venv-ls/bin/python (where Playwright lives), driven by test_e2e_brow
 Prints one JSON object: {"regions": [{"index", "label", "text": [...]}...], "image_loaded": bool,
 "page_text": str}. Debian's chromium is used: Playwright's own browser download needs a host
 this machine cannot reach."""
+
 import json
 import sys
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 # The outliner (Regions tab) is a virtual list: only the rows in view exist in the DOM. Each row
 # holds the region's index, its label and, with displayMode="region-list", its TextArea.
@@ -50,8 +58,11 @@ def main(url, email, password, project, tab, task, screenshot):
                 if page.evaluate(SCROLL_JS):
                     break
                 page.wait_for_timeout(150)
-            result = {"regions": sorted(rows.values(), key=lambda r: int(r["index"] or 0)),
-                      "image_loaded": page.evaluate(IMAGE_JS), "page_text": page.inner_text("body")}
+            result = {
+                "regions": sorted(rows.values(), key=lambda r: int(r["index"] or 0)),
+                "image_loaded": page.evaluate(IMAGE_JS),
+                "page_text": page.inner_text("body"),
+            }
         finally:
             browser.close()
     print(json.dumps(result, ensure_ascii=False))

@@ -2,12 +2,14 @@
 a loopback image host. Everything is started here and stopped at the end of the session.
 
 Nothing is skipped: a missing piece (LS venv, chromium, weights, corpus) fails with what to run."""
+
 import subprocess
 import time
 from pathlib import Path
 from typing import Callable, Dict
 
 import pytest
+
 from harness.backend import BackendServer
 from harness.common import (
     ARTIFACTS,
@@ -43,12 +45,17 @@ def e2e_deps() -> None:
     t0 = time.monotonic()
     r = subprocess.run(["bash", str(HERE / "setup.sh")], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.fail(f"e2e/setup.sh failed ({r.returncode}); run `make e2e-deps`:\n{r.stdout[-2000:]}\n"
-                    f"{r.stderr[-3000:]}", pytrace=False)
+        pytest.fail(
+            f"e2e/setup.sh failed ({r.returncode}); run `make e2e-deps`:\n{r.stdout[-2000:]}\n{r.stderr[-3000:]}",
+            pytrace=False,
+        )
     missing = [p for p in (page_image(EN_PAGES[0]), REPO / "models") if not p.exists()]
     if missing:
-        pytest.fail(f"missing {missing}: the corpus belongs at <repo>/../shared/corpus (or set E2E_CORPUS) "
-                    f"and the weights come from `make models`", pytrace=False)
+        pytest.fail(
+            f"missing {missing}: the corpus belongs at <repo>/../shared/corpus (or set E2E_CORPUS) "
+            f"and the weights come from `make models`",
+            pytrace=False,
+        )
     print(f"[e2e] deps ready in {time.monotonic() - t0:.1f} s")
 
 
@@ -127,5 +134,6 @@ def corpus_score_log(artifacts):
     log = {"corpus": CORPUS, "rows": []}
     yield log
     import json
+
     rows = [{"config": kind, "page_ids": list(pages), **summary} for kind, pages, summary in log["rows"]]
     (artifacts / "scores.json").write_text(json.dumps(rows, indent=1, ensure_ascii=False))

@@ -7,6 +7,7 @@ prediction, a third that resumes. Then: one prediction per task, all with the mo
 backend's /setup answers, so Label Studio's own "Retrieve predictions" adds none; a fourth run skips
 everything. A second project runs on a private local Ray instance. Finally the predictions are
 exported as PaddleOCR training data through the SDK."""
+
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+
 from harness.common import (
     EN_PAGES,
     POLYGON_CONFIG,
@@ -31,7 +33,7 @@ PY = REPO / ".venv" / "bin" / "python"
 # The package's console script (make deps installs it).
 CLI = REPO / ".venv" / "bin" / "ppocr-v5"
 STRIPS = (EN_PAGES[0], EN_PAGES[1], ZH_PAGES[0])
-BROKEN_URL = "http://127.0.0.1:9/not-there.png"   # discard port: nothing listens
+BROKEN_URL = "http://127.0.0.1:9/not-there.png"  # discard port: nothing listens
 
 
 def _strips(tmp: Path, pages, rows=(150, 450)):
@@ -39,14 +41,24 @@ def _strips(tmp: Path, pages, rows=(150, 450)):
     out = []
     for page in pages:
         path = tmp / f"{page}-strip.png"
-        cv2.imwrite(str(path), cv2.imread(str(page_image(page)))[rows[0]:rows[1]])
+        cv2.imwrite(str(path), cv2.imread(str(page_image(page)))[rows[0] : rows[1]])
         out.append(path)
     return out
 
 
 def _command(label_studio, project, *extra):
-    return [str(CLI), "annotate", "--project", str(project), "--url", label_studio.url,
-            "--api-key", label_studio.pat, "--no-progress", *extra]
+    return [
+        str(CLI),
+        "annotate",
+        "--project",
+        str(project),
+        "--url",
+        label_studio.url,
+        "--api-key",
+        label_studio.pat,
+        "--no-progress",
+        *extra,
+    ]
 
 
 def _env():
@@ -54,8 +66,14 @@ def _env():
 
 
 def _run(label_studio, project, *extra, timeout=600):
-    r = subprocess.run(_command(label_studio, project, *extra), cwd=REPO / "ppocr_v5", env=_env(),
-                       capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(
+        _command(label_studio, project, *extra),
+        cwd=REPO / "ppocr_v5",
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return r.returncode, r.stderr
 
 
@@ -81,8 +99,14 @@ def resumed(project, label_studio):
     ls = label_studio.api
     runs = project["runs"]
     runs.append(_run(label_studio, project["project"], "--limit", "1"))
-    proc = subprocess.Popen(_command(label_studio, project["project"]), cwd=REPO / "ppocr_v5", env=_env(),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _command(label_studio, project["project"]),
+        cwd=REPO / "ppocr_v5",
+        env=_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     try:
         while len(ls.predictions(project["project"])) < 2 and proc.poll() is None and time.monotonic() < deadline:
@@ -107,7 +131,7 @@ def test_a_killed_run_resumes_without_redoing_or_duplicating(resumed, label_stud
     total, done, skipped, failed = _counts(report)
     assert (total, skipped, done, failed) == (4, resumed["after_kill"], 3 - resumed["after_kill"], 1), report[-3000:]
     by_task = label_studio.api.predictions_by_task(resumed["project"])
-    assert sorted(by_task) == resumed["image_tasks"]     # the broken task got none: a re-run retries it
+    assert sorted(by_task) == resumed["image_tasks"]  # the broken task got none: a re-run retries it
     assert all(len(preds) == 1 for preds in by_task.values()), by_task
 
 
@@ -156,17 +180,43 @@ def test_ray_runs_the_same_work(label_studio, backend, tmp_path_factory):
 def test_export_from_the_project_matches_the_predictions(resumed, label_studio, tmp_path):
     version = label_studio.api.predictions(resumed["project"])[0]["model_version"]
     out = tmp_path / "paddleocr"
-    r = subprocess.run([str(CLI), "export", "--project", str(resumed["project"]), "--url", label_studio.url,
-                        "--api-key", label_studio.pat, "--source", "predictions", "--model-version", version,
-                        "--out", str(out), "--val-fraction", "0.34", "--no-progress"],
-                       cwd=REPO / "ppocr_v5", env=_env(), capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            str(CLI),
+            "export",
+            "--project",
+            str(resumed["project"]),
+            "--url",
+            label_studio.url,
+            "--api-key",
+            label_studio.pat,
+            "--source",
+            "predictions",
+            "--model-version",
+            version,
+            "--out",
+            str(out),
+            "--val-fraction",
+            "0.34",
+            "--no-progress",
+        ],
+        cwd=REPO / "ppocr_v5",
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
-    det = [l for s in ("train", "val") for l in (out / f"det_gt_{s}.txt").read_text(encoding="utf-8").splitlines()]
-    rec = [l for s in ("train", "val") for l in (out / f"rec_gt_{s}.txt").read_text(encoding="utf-8").splitlines()]
+    det = [ln for s in ("train", "val") for ln in (out / f"det_gt_{s}.txt").read_text(encoding="utf-8").splitlines()]
+    rec = [ln for s in ("train", "val") for ln in (out / f"rec_gt_{s}.txt").read_text(encoding="utf-8").splitlines()]
     assert len(det) == 3 and len((out / "det_gt_val.txt").read_text().splitlines()) == 1
-    predicted_texts = sorted(t for p in label_studio.api.predictions(resumed["project"])
-                             for items in group_regions(p["result"]).values()
-                             for t in [re.sub(r"\s+", " ", " ".join(items["textarea"]["value"]["text"])).strip()] if t)
+    predicted_texts = sorted(
+        t
+        for p in label_studio.api.predictions(resumed["project"])
+        for items in group_regions(p["result"]).values()
+        for t in [re.sub(r"\s+", " ", " ".join(items["textarea"]["value"]["text"])).strip()]
+        if t
+    )
     assert sorted(line.split("\t", 1)[1] for line in rec) == predicted_texts
     for line in det:
         path, labels = line.split("\t")

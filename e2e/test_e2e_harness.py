@@ -1,19 +1,31 @@
 """The harness's own arithmetic, checked without Label Studio: a wrong conversion here would make
 the quality scenarios pass or fail for the wrong reason."""
+
 import math
 
 import pytest
+
 from harness.regions import group_regions, lines_for_scoring, to_pixels
 
 
 def _item(type_, value, rid="r1", w=2000, h=1000):
-    return {"id": rid, "type": type_, "from_name": type_, "to_name": "image", "original_width": w,
-            "original_height": h, "value": value}
+    return {
+        "id": rid,
+        "type": type_,
+        "from_name": type_,
+        "to_name": "image",
+        "original_width": w,
+        "original_height": h,
+        "value": value,
+    }
 
 
 def test_polygon_percent_to_pixels():
-    assert to_pixels(_item("polygon", {"points": [[10, 20], [50, 20], [50, 30]]})) == \
-        [[200.0, 200.0], [1000.0, 200.0], [1000.0, 300.0]]
+    assert to_pixels(_item("polygon", {"points": [[10, 20], [50, 20], [50, 30]]})) == [
+        [200.0, 200.0],
+        [1000.0, 200.0],
+        [1000.0, 300.0],
+    ]
 
 
 def test_rectangle_rotates_clockwise_about_its_top_left_corner():
@@ -24,11 +36,13 @@ def test_rectangle_rotates_clockwise_about_its_top_left_corner():
 
 
 def test_lines_for_scoring_links_by_id_and_skips_regions_without_text():
-    result = [_item("rectangle", {"x": 0, "y": 0, "width": 10, "height": 10}, "a"),
-              _item("textarea", {"x": 0, "y": 0, "width": 10, "height": 10, "text": ["hello"]}, "a"),
-              _item("rectangle", {"x": 50, "y": 50, "width": 10, "height": 10}, "b")]
+    result = [
+        _item("rectangle", {"x": 0, "y": 0, "width": 10, "height": 10}, "a"),
+        _item("textarea", {"x": 0, "y": 0, "width": 10, "height": 10, "text": ["hello"]}, "a"),
+        _item("rectangle", {"x": 50, "y": 50, "width": 10, "height": 10}, "b"),
+    ]
     lines = lines_for_scoring(result)
-    assert [l["text"] for l in lines] == ["hello"]
+    assert [ln["text"] for ln in lines] == ["hello"]
     assert lines[0]["points"][2] == [200.0, 100.0]
 
 

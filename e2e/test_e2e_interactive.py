@@ -1,6 +1,7 @@
 """Scenario 5: interactive pre-annotation (POST /api/ml/{id}/interactive-annotating), the call the
 labeling UI makes with Auto-Annotation on: without drawn regions the whole page comes back; with a
 drawn region its transcription comes back under the region's own id."""
+
 from harness.common import (
     CORPUS,
     EN_PAGES,
@@ -35,14 +36,21 @@ def test_interactive_annotating_reads_a_drawn_region(label_studio, backend):
     ids = new_project(ls, "e2e interactive drawn", POLYGON_CONFIG, backend)
     (task_id,) = ls.upload_files(ids["project"], [page_image(PAGE)])
     gt = page_gt(PAGE)
-    line = max((l for l in gt["lines"] if not l.get("ignore")), key=lambda l: len(l["text"]))
+    line = max((ln for ln in gt["lines"] if not ln.get("ignore")), key=lambda ln: len(ln["text"]))
     x0, y0, x1, y1 = line["bbox"]
     pad = 0.15 * (y1 - y0)
     w, h = gt["width"], gt["height"]
     corners = [(x0 - pad, y0 - pad), (x1 + pad, y0 - pad), (x1 + pad, y1 + pad), (x0 - pad, y1 + pad)]
-    drawn = {"id": "drawn-1", "from_name": "poly", "to_name": "image", "type": "polygon",
-             "original_width": w, "original_height": h, "image_rotation": 0,
-             "value": {"points": [[100.0 * x / w, 100.0 * y / h] for x, y in corners], "closed": True}}
+    drawn = {
+        "id": "drawn-1",
+        "from_name": "poly",
+        "to_name": "image",
+        "type": "polygon",
+        "original_width": w,
+        "original_height": h,
+        "image_rotation": 0,
+        "value": {"points": [[100.0 * x / w, 100.0 * y / h] for x, y in corners], "closed": True},
+    }
 
     answer = ls.interactive_annotating(ids["ml"], task_id, context={"result": [drawn]})
     assert not answer.get("errors"), answer

@@ -1,6 +1,7 @@
 """Scenario 4: one "Retrieve predictions" over uploaded images, images on an external http host
 (loopback, with CORS) and one task whose image is gone (404). The broken task must not take the
 batch down: the others get their predictions, it gets an empty one or none."""
+
 from harness.common import (
     EN_PAGES,
     POLYGON_CONFIG,
@@ -21,8 +22,9 @@ def test_broken_image_does_not_cost_the_batch(label_studio, backend, image_host)
     ids = new_project(ls, "e2e mixed sources", POLYGON_CONFIG, backend)
     project = ids["project"]
     ls.upload_files(project, [page_image(UPLOADED)])
-    ls.import_tasks(project, [{"image": f"{image_host.url}/{p}.png"} for p in EXTERNAL] +
-                    [{"image": f"{image_host.url}/{GONE}"}])
+    ls.import_tasks(
+        project, [{"image": f"{image_host.url}/{p}.png"} for p in EXTERNAL] + [{"image": f"{image_host.url}/{GONE}"}]
+    )
     tasks = {t["data"]["image"]: t["id"] for t in ls.tasks(project)}
     assert len(tasks) == 4, tasks
     gone_id = tasks[f"{image_host.url}/{GONE}"]

@@ -3,7 +3,9 @@
 One backend (OUTPUT_TYPE unset) serves both projects: the geometry must follow each project's
 label config. Each project: upload 2 en + 2 zh pages, connect the backend, run the Data Manager
 action, then check what Label Studio stored."""
+
 import pytest
+
 from harness.common import (
     EN_PAGES,
     POLYGON_CONFIG,
@@ -31,11 +33,18 @@ def predicted(request, label_studio, backend):
     tasks = {t["id"]: t for t in ls.tasks(ids["project"])}
     # Uploaded files are served by LS itself, behind auth: the backend has to present the API key.
     assert all(t["data"]["image"].startswith("/data/upload/") for t in tasks.values()), tasks
-    page_of = {tid: next(p for p in PAGES if tasks[tid]["data"]["image"].endswith(f"-{p}.png"))
-               for tid in task_ids}
+    page_of = {tid: next(p for p in PAGES if tasks[tid]["data"]["image"].endswith(f"-{p}.png")) for tid in task_ids}
     ls.retrieve_predictions(ids["project"], task_ids)
-    return dict(ids, kind=request.param, config=config, geometry_type=geometry_type, geometry_name=geometry_name,
-                task_ids=task_ids, page_of=page_of, preds=ls.predictions_by_task(ids["project"]))
+    return dict(
+        ids,
+        kind=request.param,
+        config=config,
+        geometry_type=geometry_type,
+        geometry_name=geometry_name,
+        task_ids=task_ids,
+        page_of=page_of,
+        preds=ls.predictions_by_task(ids["project"]),
+    )
 
 
 def test_every_task_gets_exactly_one_prediction(predicted):
@@ -73,8 +82,10 @@ def test_regions_are_linked_geometry_label_transcription(predicted):
 
 @pytest.mark.parametrize("pages", [EN_PAGES, ZH_PAGES], ids=["en", "zh"])
 def test_text_quality_against_ground_truth(predicted, pages, corpus_score_log):
-    by_page = {predicted["page_of"][tid]: lines_for_scoring(single(predicted["preds"][tid])["result"])
-               for tid in predicted["task_ids"]}
+    by_page = {
+        predicted["page_of"][tid]: lines_for_scoring(single(predicted["preds"][tid])["result"])
+        for tid in predicted["task_ids"]
+    }
     summary = score_pages(corpus_score_log["corpus"], {p: by_page[p] for p in pages})["overall"]
     corpus_score_log["rows"].append((predicted["kind"], pages, summary))
     assert summary["f1"] >= 0.85 and summary["cer"] <= 0.06, summary
@@ -84,5 +95,6 @@ def test_retrieving_again_adds_no_duplicates(predicted, label_studio):
     ls = label_studio.api
     ls.retrieve_predictions(predicted["project"], predicted["task_ids"])
     again = ls.predictions_by_task(predicted["project"])
-    assert {tid: [p["id"] for p in ps] for tid, ps in again.items()} == \
-        {tid: [p["id"] for p in ps] for tid, ps in predicted["preds"].items()}
+    assert {tid: [p["id"] for p in ps] for tid, ps in again.items()} == {
+        tid: [p["id"] for p in ps] for tid, ps in predicted["preds"].items()
+    }

@@ -3,7 +3,9 @@
 Uploaded images live behind Label Studio's auth, so a prediction with regions proves the backend
 fetched the image with the key it was given. A backend with a wrong key is the control: it must get
 nothing, otherwise the positive cases would prove nothing."""
+
 import pytest
+
 from harness.common import EN_PAGES, POLYGON_CONFIG, new_project, page_image, single
 from harness.regions import group_regions
 

@@ -11,27 +11,32 @@ Extensions (the stock app stays in charge of routing, /health, /metrics, /webhoo
 Run: `python _wsgi.py [--port 9090]`, `label-studio-ml start ./ppocr_v5`, or
 `gunicorn --config gunicorn.conf.py _wsgi:app`.
 """
+
 import argparse
 import logging
 import logging.config
 import os
 import sys
 
-logging.config.dictConfig({
-    "version": 1,
-    "disable_existing_loggers": False,  # loggers of modules imported earlier (tests, gunicorn) keep working
-    "formatters": {"standard": {"format": "[%(asctime)s] [%(levelname)s] [%(name)s] %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr",
-                             "formatter": "standard"}},
-    "root": {"level": os.environ.get("LOG_LEVEL", "INFO").upper(), "handlers": ["console"]},
-})
+logging.config.dictConfig(
+    {
+        "version": 1,
+        "disable_existing_loggers": False,  # loggers of modules imported earlier (tests, gunicorn) keep working
+        "formatters": {"standard": {"format": "[%(asctime)s] [%(levelname)s] [%(name)s] %(message)s"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "stream": "ext://sys.stderr", "formatter": "standard"}
+        },
+        "root": {"level": os.environ.get("LOG_LEVEL", "INFO").upper(), "handlers": ["console"]},
+    }
+)
 
 from label_studio_ml.api import init_app  # noqa: E402
 
-from model import PPOCRv5Backend, load_settings  # noqa: E402
 from ocr_backend.ocr.engine import get_engine  # noqa: E402
 from ocr_backend.settings import ConfigError  # noqa: E402
 from ocr_backend.web.extensions import extend_app, install_log_redaction  # noqa: E402
+
+from model import PPOCRv5Backend, load_settings  # noqa: E402
 
 try:
     SETTINGS = load_settings()

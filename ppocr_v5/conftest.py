@@ -1,10 +1,12 @@
 """Fixtures shared by ppocr_v5/test_api.py and ppocr_v5/tests/: a loopback image server and the app."""
+
 import functools
 import http.server
 import os
 import threading
 
 import pytest
+
 from corpus import PUBLIC  # also sets MODEL_DIR for the app before it is imported
 
 
@@ -29,5 +31,6 @@ def image_server():
 def app_client():
     """The real WSGI app of _wsgi.py (stock label-studio-ml app + our extensions)."""
     import _wsgi
+
     _wsgi.app.testing = True
     return _wsgi.app.test_client()

@@ -1,4 +1,5 @@
 """Gunicorn settings, read from the environment (the same names in make serve and Docker)."""
+
 import os
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '9090')}"
@@ -31,9 +32,9 @@ def on_starting(server):
     from ocr_backend.errors import ConfigError
     from ocr_backend.ocr.engine import OcrEngine
     from ocr_backend.settings import Settings
+
     try:
         OcrEngine(Settings.from_env())  # parses every variable and checks the model folders; loads nothing
     except ConfigError as exc:
         sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
         sys.exit(2)
-

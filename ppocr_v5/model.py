@@ -5,6 +5,7 @@ OCR engine (built lazily, once per process), the request's label config and the 
 its Label Studio go into one TaskStep (service/task_step.py: image -> OCR or drawn regions ->
 Label Studio results), which service/predict.py runs over the request's tasks.
 """
+
 import functools
 import logging
 from typing import List, Optional
@@ -45,8 +46,9 @@ class PPOCRv5Backend(LabelStudioMLBase):
         self.engine = get_engine(self.settings)  # cheap: the pipeline itself is built on first use
         self.model_version = model_version(self.settings, self.engine.names)
 
-    def predict(self, tasks: List[dict], label_config: Optional[str] = None, context: Optional[dict] = None,
-                **kwargs) -> List[dict]:
+    def predict(
+        self, tasks: List[dict], label_config: Optional[str] = None, context: Optional[dict] = None, **kwargs
+    ) -> List[dict]:
         """One prediction per task, in task order. `label_config` is the one the request came with;
         a `context` with a `result` asks for the text of the regions drawn there (interactive)."""
         tags = parse_label_config(label_config or self.label_config or "")

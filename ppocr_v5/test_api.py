@@ -1,5 +1,6 @@
 """HTTP tests through the stock label-studio-ml app, with the real PaddleX pipeline on the real
 weights and pages of ../shared/corpus/public served from a loopback http server."""
+
 import base64
 import io
 import json
@@ -12,8 +13,9 @@ import time
 
 import pytest
 import requests
-from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG, corpus_pages, score_results
 from PIL import Image
+
+from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG, corpus_pages, score_results
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 EN_PAGES = corpus_pages("en", 3)
@@ -48,10 +50,16 @@ def batch(app_client, image_server):
         else:
             url = f"{image_server}/{page}.png"
         tasks.append({"id": 100 + n, "data": {"image": url}})
-    setup = post(app_client, "/setup", {"project": "7.1700000000", "schema": POLYGON_CONFIG,
-                                        "hostname": "http://localhost:8080", "access_token": "x"})
-    response = post(app_client, "/predict", {"tasks": tasks, "project": "7.1700000000",
-                                             "label_config": POLYGON_CONFIG, "params": {"context": None}})
+    setup = post(
+        app_client,
+        "/setup",
+        {"project": "7.1700000000", "schema": POLYGON_CONFIG, "hostname": "http://localhost:8080", "access_token": "x"},
+    )
+    response = post(
+        app_client,
+        "/predict",
+        {"tasks": tasks, "project": "7.1700000000", "label_config": POLYGON_CONFIG, "params": {"context": None}},
+    )
     return pages, setup, response
 
 
@@ -88,14 +96,18 @@ def test_regions_are_linked_and_inside_the_image(batch):
             for x, y in item["value"]["points"]:
                 assert 0 <= x <= 100 and 0 <= y <= 100
             assert (item["original_width"], item["original_height"]) == (1241, 1754) or item["original_width"] > 0
-        assert all(kinds == {("polygon", "poly", "image"), ("labels", "label", "image"),
-                             ("textarea", "transcription", "image")} for kinds in by_id.values())
+        assert all(
+            kinds
+            == {("polygon", "poly", "image"), ("labels", "label", "image"), ("textarea", "transcription", "image")}
+            for kinds in by_id.values()
+        )
 
 
 def test_text_quality_against_the_ground_truth(batch):
     pages, _, response = batch
-    by_page = {page: p["result"] for page, p in zip(pages, response.get_json()["results"])
-               if page not in (None, "blank")}
+    by_page = {
+        page: p["result"] for page, p in zip(pages, response.get_json()["results"]) if page not in (None, "blank")
+    }
     summary = score_results(by_page)["by_lang"]
     for lang in ("en", "zh"):
         assert summary[lang]["f1"] >= 0.85, summary[lang]
@@ -112,13 +124,16 @@ def test_rectangle_config_is_honoured_per_request(app_client, image_server):
     assert summary["f1"] >= 0.85
 
 
-@pytest.mark.parametrize("body,status,needle", [
-    (b"{not json", 400, "JSON"),
-    (b"[]", 400, "JSON object"),
-    (b'{"label_config": "<View/>"}', 400, "tasks"),
-    (b'{"tasks": "abc"}', 400, "tasks"),
-    (b'{"tasks": [], "params": []}', 400, "params"),
-])
+@pytest.mark.parametrize(
+    "body,status,needle",
+    [
+        (b"{not json", 400, "JSON"),
+        (b"[]", 400, "JSON object"),
+        (b'{"label_config": "<View/>"}', 400, "tasks"),
+        (b'{"tasks": "abc"}', 400, "tasks"),
+        (b'{"tasks": [], "params": []}', 400, "params"),
+    ],
+)
 def test_malformed_requests_get_400_with_a_message(app_client, body, status, needle):
     response = app_client.post("/predict", data=body, content_type="application/json")
     assert response.status_code == status and needle in response.get_json()["error"]
@@ -131,8 +146,13 @@ def test_config_without_the_needed_tags_is_a_clear_error(app_client):
 
 
 def test_tasks_that_are_not_usable_each_get_an_empty_prediction(app_client):
-    tasks = [42, {"id": 2}, {"id": 3, "data": {"img": "x"}}, {"id": 4, "data": {"image": ""}},
-             {"id": 5, "data": {"image": "file:///etc/passwd"}}]
+    tasks = [
+        42,
+        {"id": 2},
+        {"id": 3, "data": {"img": "x"}},
+        {"id": 4, "data": {"image": ""}},
+        {"id": 5, "data": {"image": "file:///etc/passwd"}},
+    ]
     response = post(app_client, "/predict", {"tasks": tasks, "label_config": POLYGON_CONFIG})
     assert response.status_code == 200
     assert [r["result"] for r in response.get_json()["results"]] == [[]] * len(tasks)
@@ -158,8 +178,9 @@ def _wait_for(url, proc, timeout=60):
 
 def _start(cmd, env_extra):
     env = dict(os.environ, **env_extra)
-    return subprocess.Popen(cmd, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            start_new_session=True)
+    return subprocess.Popen(
+        cmd, cwd=HERE, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
 
 
 def _stop(proc):
@@ -170,16 +191,18 @@ def _stop(proc):
 
 def test_python_wsgi_entry_point_serves_with_basic_auth():
     port = _free_port()
-    proc = _start([sys.executable, "_wsgi.py", "--port", str(port)],
-                  {"BASIC_AUTH_USER": "ann", "BASIC_AUTH_PASS": "s3cret"})
+    proc = _start(
+        [sys.executable, "_wsgi.py", "--port", str(port)], {"BASIC_AUTH_USER": "ann", "BASIC_AUTH_PASS": "s3cret"}
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         assert _wait_for(f"{base}/health", proc).json()["status"] == "UP"  # /health stays open
         assert requests.post(f"{base}/setup", json={"project": "1.1"}, timeout=10).status_code == 401
         assert requests.post(f"{base}/predict", json={"tasks": []}, timeout=10).status_code == 401
         assert requests.post(f"{base}/webhook", json={"action": "X"}, timeout=10).status_code == 401
-        ok = requests.post(f"{base}/setup", json={"project": "1.1", "schema": POLYGON_CONFIG},
-                           auth=("ann", "s3cret"), timeout=10)
+        ok = requests.post(
+            f"{base}/setup", json={"project": "1.1", "schema": POLYGON_CONFIG}, auth=("ann", "s3cret"), timeout=10
+        )
         assert ok.status_code == 200 and ok.json()["model_version"].startswith("ppocr_v5-")
         wrong = requests.post(f"{base}/predict", json={"tasks": []}, auth=("ann", "nope"), timeout=10)
         assert wrong.status_code == 401
@@ -187,10 +210,13 @@ def test_python_wsgi_entry_point_serves_with_basic_auth():
         _stop(proc)
 
 
-@pytest.mark.parametrize("env,needle", [
-    ({"OCR_LANG": "klingon"}, "OCR_LANG='klingon' is not valid"),
-    ({"DEVICE": "gpu0"}, "DEVICE='gpu0' is not valid"),
-])
+@pytest.mark.parametrize(
+    "env,needle",
+    [
+        ({"OCR_LANG": "klingon"}, "OCR_LANG='klingon' is not valid"),
+        ({"DEVICE": "gpu0"}, "DEVICE='gpu0' is not valid"),
+    ],
+)
 def test_invalid_configuration_stops_start_up_with_a_message(env, needle):
     proc = _start([sys.executable, "_wsgi.py", "--port", str(_free_port())], env)
     out, _ = proc.communicate(timeout=60)
@@ -202,6 +228,7 @@ def test_webhooks_are_acknowledged_without_starting_training(app_client, monkeyp
 
     def no_training(*args, **kwargs):
         raise AssertionError("the stock webhook handler (training job) must not run")
+
     monkeypatch.setattr(stock._manager, "webhook", no_training)
     response = post(app_client, "/webhook", {"action": "TASKS_CREATED", "project": {"id": 1}, "tasks": []})
     assert response.status_code == 200 and response.get_json() == {"status": "ignored", "action": "TASKS_CREATED"}

@@ -1,4 +1,5 @@
 """The ML backend, started the way the README's `make serve` starts it."""
+
 import os
 import signal
 from pathlib import Path
@@ -30,12 +31,23 @@ class BackendServer:
         if not gunicorn.exists():
             raise RuntimeError(f"{gunicorn} is missing: run `make deps` first")
         env: Dict[str, str] = dict(os.environ)
-        env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "WORKERS": "1",
-                    "MODEL_DIR": os.environ.get("MODEL_DIR", str(self.repo / "models")),
-                    "LOG_LEVEL": "INFO"})
+        env.update(
+            {
+                "HOST": "127.0.0.1",
+                "PORT": str(self.port),
+                "WORKERS": "1",
+                "MODEL_DIR": os.environ.get("MODEL_DIR", str(self.repo / "models")),
+                "LOG_LEVEL": "INFO",
+            }
+        )
         env.update(self.extra_env)
-        self.proc = Process(f"backend {self.name}", [str(gunicorn), "--config", "gunicorn.conf.py", "_wsgi:app"],
-                            self.log, cwd=self.repo / "ppocr_v5", env=env)
+        self.proc = Process(
+            f"backend {self.name}",
+            [str(gunicorn), "--config", "gunicorn.conf.py", "_wsgi:app"],
+            self.log,
+            cwd=self.repo / "ppocr_v5",
+            env=env,
+        )
         self.proc.wait_http(f"{self.url}/health", timeout=120)
         return self
 

@@ -1,4 +1,5 @@
 """Paths, label configs and small helpers shared by the scenarios."""
+
 import json
 import os
 from pathlib import Path
@@ -21,9 +22,11 @@ POLYGON_CONFIG = (
     '<Label value="Handwriting" background="blue"/></Labels>'
     '<Polygon name="poly" toName="image" strokeWidth="3"/>'
     '<TextArea name="transcription" toName="image" editable="true" perRegion="true" required="true" '
-    'maxSubmissions="1" rows="5" placeholder="Recognized Text" displayMode="region-list"/></View>')
-RECTANGLE_CONFIG = POLYGON_CONFIG.replace('<Polygon name="poly" toName="image" strokeWidth="3"/>',
-                                          '<Rectangle name="bbox" toName="image" strokeWidth="3"/>')
+    'maxSubmissions="1" rows="5" placeholder="Recognized Text" displayMode="region-list"/></View>'
+)
+RECTANGLE_CONFIG = POLYGON_CONFIG.replace(
+    '<Polygon name="poly" toName="image" strokeWidth="3"/>', '<Rectangle name="bbox" toName="image" strokeWidth="3"/>'
+)
 
 # Two English and two Chinese pages: enough to measure both scripts, quick on 2 cores. Measured with
 # the mobile models: F1 0.98/1.0 and 0.98/0.92, CER <= 0.03 each, so the thresholds have margin.

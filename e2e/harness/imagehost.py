@@ -1,4 +1,5 @@
 """A plain static file server on loopback, standing in for an external image host (S3, a CDN)."""
+
 import threading
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer

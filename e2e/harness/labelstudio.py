@@ -1,4 +1,5 @@
 """A throw-away Label Studio server and a small REST client for the calls the scenarios make."""
+
 import mimetypes
 import os
 import re
@@ -13,8 +14,9 @@ import requests
 from .procs import Process, free_port, log_tail
 
 # The pinned version names the cached data dir: a new LS version must migrate its own.
-LS_VERSION = re.search(r"^label-studio==(\S+)", (Path(__file__).resolve().parents[1] / "requirements-ls.txt")
-                       .read_text(), re.M).group(1)
+LS_VERSION = re.search(
+    r"^label-studio==(\S+)", (Path(__file__).resolve().parents[1] / "requirements-ls.txt").read_text(), re.M
+).group(1)
 USERNAME = "e2e@example.com"
 PASSWORD = "e2e-password-1"
 # The legacy token is the one `label-studio start --user-token` gives the first user.
@@ -23,24 +25,26 @@ LEGACY_TOKEN = "e2elegacytoken0123456789"
 
 def _ls_env(data_dir: Path) -> Dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABEL_STUDIO_", "DJANGO_"))}
-    env.update({
-        "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
-        # Loopback ML backends and image hosts are exactly what the suite uses.
-        "ML_BLOCK_LOCAL_IP": "false",
-        "SSRF_PROTECTION_ENABLED": "false",
-        # No calls home: the PyPI version check, analytics, Sentry.
-        "LATEST_VERSION_CHECK": "false",
-        "COLLECT_ANALYTICS": "false",
-        "SENTRY_DSN": "",
-        "FRONTEND_SENTRY_DSN": "",
-        # A batch of a few pages on 2 shared cores can take a while; LS's default is 100 s.
-        "ML_TIMEOUT_PREDICT": "300",
-        # The backend answers /health and /setup from another thread while it predicts, but a
-        # loaded CI box can still miss LS's 1-3 s defaults.
-        "ML_TIMEOUT_HEALTH": "10",
-        "ML_TIMEOUT_SETUP": "15",
-        "ML_CONNECTION_TIMEOUT": "5",
-    })
+    env.update(
+        {
+            "LABEL_STUDIO_BASE_DATA_DIR": str(data_dir),
+            # Loopback ML backends and image hosts are exactly what the suite uses.
+            "ML_BLOCK_LOCAL_IP": "false",
+            "SSRF_PROTECTION_ENABLED": "false",
+            # No calls home: the PyPI version check, analytics, Sentry.
+            "LATEST_VERSION_CHECK": "false",
+            "COLLECT_ANALYTICS": "false",
+            "SENTRY_DSN": "",
+            "FRONTEND_SENTRY_DSN": "",
+            # A batch of a few pages on 2 shared cores can take a while; LS's default is 100 s.
+            "ML_TIMEOUT_PREDICT": "300",
+            # The backend answers /health and /setup from another thread while it predicts, but a
+            # loaded CI box can still miss LS's 1-3 s defaults.
+            "ML_TIMEOUT_HEALTH": "10",
+            "ML_TIMEOUT_SETUP": "15",
+            "ML_CONNECTION_TIMEOUT": "5",
+        }
+    )
     return env
 
 
@@ -66,9 +70,23 @@ class LabelStudioServer:
     def _launch(self, data_dir: Path, log_name: str) -> Process:
         for _attempt in range(3):
             self.port = free_port()
-            argv = [str(self.exe), "start", "--no-browser", "--internal-host", "127.0.0.1", "-p", str(self.port),
-                    "--data-dir", str(data_dir), "--username", USERNAME, "--password", PASSWORD,
-                    "--user-token", LEGACY_TOKEN]
+            argv = [
+                str(self.exe),
+                "start",
+                "--no-browser",
+                "--internal-host",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--data-dir",
+                str(data_dir),
+                "--username",
+                USERNAME,
+                "--password",
+                PASSWORD,
+                "--user-token",
+                LEGACY_TOKEN,
+            ]
             log = self.log_dir / log_name
             offset = log.stat().st_size if log.exists() else 0
             proc = Process("label-studio", argv, log, cwd=data_dir, env=_ls_env(data_dir))
@@ -91,8 +109,10 @@ class LabelStudioServer:
             if m:
                 return int(m.group(1))
             if not proc.alive():
-                raise RuntimeError(f"label-studio exited with {proc.popen.returncode} during start; "
-                                   f"log {proc.log}:\n{log_tail(proc.log)}")
+                raise RuntimeError(
+                    f"label-studio exited with {proc.popen.returncode} during start; "
+                    f"log {proc.log}:\n{log_tail(proc.log)}"
+                )
             time.sleep(0.5)
         proc.stop()
         raise RuntimeError(f"label-studio did not start within {timeout:.0f} s; log {proc.log}:\n{log_tail(proc.log)}")
@@ -155,8 +175,7 @@ class LSClient:
                 handles.append(fh)
                 # Distinct field names: LS keeps only the last file of a repeated field.
                 files.append((f"file{i}", (p.name, fh, mimetypes.guess_type(p.name)[0] or "image/png")))
-            r = self.req("POST", f"/api/projects/{project}/import", params={"return_task_ids": "true"},
-                         files=files)
+            r = self.req("POST", f"/api/projects/{project}/import", params={"return_task_ids": "true"}, files=files)
         finally:
             for fh in handles:
                 fh.close()
@@ -175,8 +194,7 @@ class LSClient:
 
     # --- ML backend -----------------------------------------------------------------------------
     def add_ml_backend(self, project: int, url: str, title: str = "PP-OCRv5") -> dict:
-        ml = self.req("POST", "/api/ml", json={"url": url, "project": project, "is_interactive": True,
-                                                "title": title})
+        ml = self.req("POST", "/api/ml", json={"url": url, "project": project, "is_interactive": True, "title": title})
         return ml
 
     def ml_backend(self, ml_id: int) -> dict:
@@ -185,8 +203,12 @@ class LSClient:
     def retrieve_predictions(self, project: int, task_ids: Sequence[int]) -> dict:
         """The Data Manager's "Retrieve predictions" action: LS calls /setup then one batched /predict
         and stores what comes back, before it answers."""
-        return self.req("POST", "/api/dm/actions", params={"id": "retrieve_tasks_predictions", "project": project},
-                        json={"selectedItems": {"all": False, "included": list(task_ids)}})
+        return self.req(
+            "POST",
+            "/api/dm/actions",
+            params={"id": "retrieve_tasks_predictions", "project": project},
+            json={"selectedItems": {"all": False, "included": list(task_ids)}},
+        )
 
     def predictions(self, project: int) -> List[dict]:
         r = self.req("GET", "/api/predictions/", params={"project": project})
@@ -199,8 +221,9 @@ class LSClient:
         return out
 
     def interactive_annotating(self, ml_id: int, task_id: int, context: Optional[dict] = None) -> dict:
-        return self.req("POST", f"/api/ml/{ml_id}/interactive-annotating",
-                        json={"task": task_id, "context": context or {}})
+        return self.req(
+            "POST", f"/api/ml/{ml_id}/interactive-annotating", json={"task": task_id, "context": context or {}}
+        )
 
     def default_view(self, project: int) -> int:
         """A Data Manager tab id for /projects/N/data?tab=ID (the UI makes one on first visit)."""
@@ -212,13 +235,18 @@ class LSClient:
 
 # --- tokens without a browser -------------------------------------------------------------------
 
+
 def login_session(url: str, email: str = USERNAME, password: str = PASSWORD) -> requests.Session:
     """The login form, as a browser submits it (csrf cookie + form field)."""
     s = requests.Session()
     s.get(f"{url}/user/login/", timeout=30).raise_for_status()
-    r = s.post(f"{url}/user/login/", data={"email": email, "password": password,
-                                           "csrfmiddlewaretoken": s.cookies["csrftoken"]},
-               headers={"Referer": f"{url}/user/login/"}, timeout=30, allow_redirects=False)
+    r = s.post(
+        f"{url}/user/login/",
+        data={"email": email, "password": password, "csrfmiddlewaretoken": s.cookies["csrftoken"]},
+        headers={"Referer": f"{url}/user/login/"},
+        timeout=30,
+        allow_redirects=False,
+    )
     if r.status_code not in (301, 302) or "sessionid" not in s.cookies:
         raise AssertionError(f"login as {email} failed: HTTP {r.status_code} {r.text[:300]}")
     return s

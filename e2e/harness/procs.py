@@ -1,4 +1,5 @@
 """Child processes for the suite: started in their own process group, logged to a file, stopped by id."""
+
 import os
 import signal
 import socket
@@ -22,6 +23,7 @@ def _die_with_parent() -> None:
     so an aborted run leaves no Label Studio or backend behind (Linux only; elsewhere a no-op)."""
     try:
         import ctypes
+
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
@@ -38,17 +40,29 @@ class Process:
     """One long-running child (Label Studio, a backend). Output goes to `log`, never to a pipe that
     could fill up and block the child."""
 
-    def __init__(self, name: str, argv: Sequence[str], log: Path, cwd: Optional[Path] = None,
-                 env: Optional[Mapping[str, str]] = None):
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        log: Path,
+        cwd: Optional[Path] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ):
         self.name = name
         self.log = log
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log_fh = open(log, "ab")
         # Own session: stop() can signal the whole group (label-studio and gunicorn fork workers).
-        self.popen = subprocess.Popen(list(argv), cwd=cwd, env=dict(env) if env else None,
-                                      stdout=self._log_fh, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True,
-                                      preexec_fn=_die_with_parent)
+        self.popen = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env) if env else None,
+            stdout=self._log_fh,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
 
     @property
     def pid(self) -> int:
@@ -65,8 +79,10 @@ class Process:
         last = None
         while time.monotonic() < deadline:
             if not self.alive():
-                raise RuntimeError(f"{self.name} exited with {self.popen.returncode} before {url} answered; "
-                                   f"log {self.log}:\n{log_tail(self.log)}")
+                raise RuntimeError(
+                    f"{self.name} exited with {self.popen.returncode} before {url} answered; "
+                    f"log {self.log}:\n{log_tail(self.log)}"
+                )
             try:
                 r = requests.get(url, timeout=5)
                 if ok(r):
@@ -75,8 +91,9 @@ class Process:
             except requests.RequestException as e:
                 last = repr(e)
             time.sleep(0.5)
-        raise RuntimeError(f"{self.name}: {url} not ready after {timeout:.0f} s (last: {last}); "
-                           f"log {self.log}:\n{log_tail(self.log)}")
+        raise RuntimeError(
+            f"{self.name}: {url} not ready after {timeout:.0f} s (last: {last}); log {self.log}:\n{log_tail(self.log)}"
+        )
 
     def _signal_group(self, sig: int) -> None:
         # The group outlives its leader while forked workers remain, so signal it either way.

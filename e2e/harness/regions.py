@@ -1,4 +1,5 @@
 """Reading Label Studio results back: link items into regions, convert to pixels, score vs the corpus GT."""
+
 import importlib.util
 import json
 import math

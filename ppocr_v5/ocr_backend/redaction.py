@@ -12,6 +12,7 @@ Importing this module changes nothing: the entry points (_wsgi.py through
 web/extensions.install_log_redaction, the `ppocr-v5` command) call `install(secrets)`, so a
 library user or a test decides for itself what its logging does.
 """
+
 import logging
 import re
 import urllib.parse

@@ -10,6 +10,7 @@ and the line the README table shows. Everything else is derived from those decla
 (labelstudio/versioning.py), the README table (`python -m ocr_backend.settings --readme README.md`)
 and the Docker default checks (tests/test_docker.py).
 """
+
 import argparse
 import dataclasses
 import os
@@ -20,11 +21,17 @@ from typing import Any, ClassVar, Dict, Mapping, Optional, Sequence, Tuple
 from ocr_backend.core.urls import parse_url
 from ocr_backend.errors import ConfigError, UrlError
 
-__all__ = ["ConfigError", "SERVER_VARIABLES", "SETTINGS", "Setting", "Settings", "replace_settings_table",
-           "settings_table"]
+__all__ = [
+    "ConfigError",
+    "SERVER_VARIABLES",
+    "SETTINGS",
+    "Setting",
+    "Settings",
+    "replace_settings_table",
+    "settings_table",
+]
 
-LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin",
-             "ta", "te", "th")
+LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin", "ta", "te", "th")
 VARIANTS = ("mobile", "server")
 # PPOCR_VERSION -> its MODEL_VARIANT values (first = default). The sets are disjoint, so the variant
 # alone names the model family (model_names.py relies on that).
@@ -53,6 +60,7 @@ def env_text(value: Any) -> str:
 
 
 # --- how a variable's text becomes a value ----------------------------------------------------
+
 
 class Kind:
     """How one variable's text becomes a value; every error names the variable, the value and the fix.
@@ -121,16 +129,19 @@ class Variant(Kind):
         version = earlier["ppocr_version"]
         allowed = VERSION_VARIANTS[version]
         if raw.lower() not in allowed:
-            raise ConfigError(f"{name}={raw!r} is not a PP-OCR{version} variant (PPOCR_VERSION={version}); "
-                              f"use one of: {', '.join(allowed)}.")
+            raise ConfigError(
+                f"{name}={raw!r} is not a PP-OCR{version} variant (PPOCR_VERSION={version}); "
+                f"use one of: {', '.join(allowed)}."
+            )
         return raw.lower()
 
     def default(self, declared: Any, earlier: Mapping[str, Any]) -> Any:
         return VERSION_VARIANTS[earlier["ppocr_version"]][0]
 
     def allowed(self) -> str:
-        return "; ".join(f"{version}: {_listed(values)} (default `{values[0]}`)"
-                         for version, values in VERSION_VARIANTS.items())
+        return "; ".join(
+            f"{version}: {_listed(values)} (default `{values[0]}`)" for version, values in VERSION_VARIANTS.items()
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -142,8 +153,10 @@ class Language(Choice):
     def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
         lang = super().parse(name, raw, earlier)
         if earlier["ppocr_version"] == "v6" and lang not in V6_LANGUAGES:
-            raise ConfigError(f"{name}={lang!r} has no PP-OCRv6 recogniser (v6 reads Chinese, English and "
-                              f"Japanese: {', '.join(V6_LANGUAGES)}); use PPOCR_VERSION=v5 for it.")
+            raise ConfigError(
+                f"{name}={lang!r} has no PP-OCRv6 recogniser (v6 reads Chinese, English and "
+                f"Japanese: {', '.join(V6_LANGUAGES)}); use PPOCR_VERSION=v5 for it."
+            )
         return lang
 
 
@@ -157,8 +170,11 @@ class Number(Kind):
             number = float(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r} is not a number.") from None
-        if number != number or (self.minimum is not None and number < self.minimum) or (
-                self.maximum is not None and number > self.maximum):
+        if (
+            number != number
+            or (self.minimum is not None and number < self.minimum)
+            or (self.maximum is not None and number > self.maximum)
+        ):
             bounds = f"between {self.minimum} and {self.maximum}" if self.maximum is not None else f">= {self.minimum}"
             raise ConfigError(f"{name}={raw!r} is out of range; use a number {bounds}.")
         return number
@@ -202,15 +218,16 @@ class Url(Kind):
         try:
             parsed = parse_url(raw)
         except UrlError as exc:
-            raise ConfigError(f"{name}={raw!r} is not a usable http(s) URL ({exc}); use e.g. "
-                              f"http://localhost:8080.") from None
+            raise ConfigError(
+                f"{name}={raw!r} is not a usable http(s) URL ({exc}); use e.g. http://localhost:8080."
+            ) from None
         if parsed.userinfo or parsed.query:
-            raise ConfigError(f"{name} must not hold credentials or a query string; use e.g. "
-                              f"http://localhost:8080.")
+            raise ConfigError(f"{name} must not hold credentials or a query string; use e.g. http://localhost:8080.")
         return raw.rstrip("/")
 
 
 # --- declarations -----------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class Setting:
@@ -254,88 +271,157 @@ def declare(env: str, kind: Kind, default: Any, doc: str, **options: Any) -> Any
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    ppocr_version: str = declare("PPOCR_VERSION", Choice(tuple(VERSION_VARIANTS)), "v5",
-                                 "{allowed}: the PP-OCR generation (v6 reads `ch` and `en` only)",
-                                 affects_predictions=True)
+    ppocr_version: str = declare(
+        "PPOCR_VERSION",
+        Choice(tuple(VERSION_VARIANTS)),
+        "v5",
+        "{allowed}: the PP-OCR generation (v6 reads `ch` and `en` only)",
+        affects_predictions=True,
+    )
     model_variant: str = declare("MODEL_VARIANT", Variant(), "mobile", "{allowed}", affects_predictions=True)
     ocr_lang: str = declare("OCR_LANG", Language(), "ch", "{allowed}", affects_predictions=True)
     # Not digested itself: a device changes predictions only by the engine `auto` picks for it, which
     # INFERENCE_ENGINE's fingerprint covers (gpu:0 and gpu:1 workers must agree on model_version).
     device: str = declare("DEVICE", Device(), "cpu", "{allowed} (`gpu:N` needs the CUDA build of PaddlePaddle)")
-    score_threshold: float = declare("SCORE_THRESHOLD", FRACTION, 0.5,
-                                     "drop lines whose recognition score is lower", affects_predictions=True)
-    det_score_threshold: float = declare("DET_SCORE_THRESHOLD", FRACTION, 0.6,
-                                         "drop detected boxes whose score is lower (PaddleX `box_thresh`)",
-                                         affects_predictions=True)
-    output_type: str = declare("OUTPUT_TYPE", Choice(OUTPUT_TYPES), "polygon",
-                               "{allowed}, when the config has both geometry tags", affects_predictions=True)
-    include_transcription: bool = declare("INCLUDE_TRANSCRIPTION", Flag(), True, "fill the per-region TextArea",
-                                          affects_predictions=True)
+    score_threshold: float = declare(
+        "SCORE_THRESHOLD", FRACTION, 0.5, "drop lines whose recognition score is lower", affects_predictions=True
+    )
+    det_score_threshold: float = declare(
+        "DET_SCORE_THRESHOLD",
+        FRACTION,
+        0.6,
+        "drop detected boxes whose score is lower (PaddleX `box_thresh`)",
+        affects_predictions=True,
+    )
+    output_type: str = declare(
+        "OUTPUT_TYPE",
+        Choice(OUTPUT_TYPES),
+        "polygon",
+        "{allowed}, when the config has both geometry tags",
+        affects_predictions=True,
+    )
+    include_transcription: bool = declare(
+        "INCLUDE_TRANSCRIPTION", Flag(), True, "fill the per-region TextArea", affects_predictions=True
+    )
     use_doc_orientation: bool = declare(
-        "USE_DOC_ORIENTATION", Flag(), False,
-        "classify page rotation first (regions are mapped back onto the uploaded image)", affects_predictions=True)
+        "USE_DOC_ORIENTATION",
+        Flag(),
+        False,
+        "classify page rotation first (regions are mapped back onto the uploaded image)",
+        affects_predictions=True,
+    )
     use_doc_unwarping: bool = declare(
-        "USE_DOC_UNWARPING", Flag(), False,
-        "unwarp photographed pages (no exact inverse: regions are withheld, see log)", affects_predictions=True)
-    use_textline_orientation: bool = declare("USE_TEXTLINE_ORIENTATION", Flag(), False, "fix upside-down lines",
-                                             affects_predictions=True)
-    label_studio_url: str = declare("LABEL_STUDIO_URL", Url(), "",
-                                    "Label Studio base URL, for `/data/upload/...` images and cloud storage")
-    label_studio_api_key: str = declare("LABEL_STUDIO_API_KEY", Text(), "",
-                                        "legacy token or Personal Access Token (needs `LABEL_STUDIO_URL`)",
-                                        secret=True)
+        "USE_DOC_UNWARPING",
+        Flag(),
+        False,
+        "unwarp photographed pages (no exact inverse: regions are withheld, see log)",
+        affects_predictions=True,
+    )
+    use_textline_orientation: bool = declare(
+        "USE_TEXTLINE_ORIENTATION", Flag(), False, "fix upside-down lines", affects_predictions=True
+    )
+    label_studio_url: str = declare(
+        "LABEL_STUDIO_URL", Url(), "", "Label Studio base URL, for `/data/upload/...` images and cloud storage"
+    )
+    label_studio_api_key: str = declare(
+        "LABEL_STUDIO_API_KEY",
+        Text(),
+        "",
+        "legacy token or Personal Access Token (needs `LABEL_STUDIO_URL`)",
+        secret=True,
+    )
     # Weights: explicit folders win, then $MODEL_DIR/<model_name>/, then PaddleX's own download.
     # Not digested: the version names the models, and a path differs per machine (./models, /models).
-    model_dir: str = declare("MODEL_DIR", Text(), "", "folder of `<model_name>/` weight folders",
-                             shown_default="`./models` with make")
-    det_model_dir: str = declare("DET_MODEL_DIR", Text(), "", "explicit detection weight folder (wins over "
-                                 "`MODEL_DIR`)")
-    rec_model_dir: str = declare("REC_MODEL_DIR", Text(), "", "explicit recognition weight folder (wins over "
-                                 "`MODEL_DIR`)")
+    model_dir: str = declare(
+        "MODEL_DIR", Text(), "", "folder of `<model_name>/` weight folders", shown_default="`./models` with make"
+    )
+    det_model_dir: str = declare(
+        "DET_MODEL_DIR", Text(), "", "explicit detection weight folder (wins over `MODEL_DIR`)"
+    )
+    rec_model_dir: str = declare(
+        "REC_MODEL_DIR", Text(), "", "explicit recognition weight folder (wins over `MODEL_DIR`)"
+    )
     # auto: onnxruntime on CPU (fastest here), Paddle on GPU (CUDA build of paddlepaddle).
-    inference_engine: str = declare("INFERENCE_ENGINE", Choice(ENGINES), "auto",
-                                    "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU",
-                                    affects_predictions=True, fingerprint="engine")
-    cpu_threads: int = declare("CPU_THREADS", Integer(minimum=0), 0, "inference threads per worker (0: one per core)",
-                               shown_default="cores")
+    inference_engine: str = declare(
+        "INFERENCE_ENGINE",
+        Choice(ENGINES),
+        "auto",
+        "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU",
+        affects_predictions=True,
+        fingerprint="engine",
+    )
+    cpu_threads: int = declare(
+        "CPU_THREADS", Integer(minimum=0), 0, "inference threads per worker (0: one per core)", shown_default="cores"
+    )
     # Batch 1 is cheapest per line on CPU (wide batches spill out of the cache; bench/research/FINDINGS.md).
     rec_batch_size: int = declare(
-        "REC_BATCH_SIZE", Integer(minimum=1), 1,
-        "lines per recognition batch (PaddleX's own recogniser: GPU, `paddle`, word boxes, orientation or "
-        "unwarping)")
+        "REC_BATCH_SIZE",
+        Integer(minimum=1),
+        1,
+        "lines per recognition batch (PaddleX's own recogniser: GPU, `paddle`, word boxes, orientation or unwarping)",
+    )
     rec_width_squeeze: float = declare(
-        "REC_WIDTH_SQUEEZE", Number(minimum=0.3, maximum=1.0), 0.75,
-        "recognition input width relative to PaddleX's (CPU onnxruntime path), 0.3 to 1", affects_predictions=True)
+        "REC_WIDTH_SQUEEZE",
+        Number(minimum=0.3, maximum=1.0),
+        0.75,
+        "recognition input width relative to PaddleX's (CPU onnxruntime path), 0.3 to 1",
+        affects_predictions=True,
+    )
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
-    det_limit_side_len: int = declare("DET_LIMIT_SIDE_LEN", Integer(minimum=32), 64,
-                                      "detector input size: the side length PaddleX scales to (`limit_side_len`)",
-                                      affects_predictions=True)
-    det_limit_type: str = declare("DET_LIMIT_TYPE", Choice(("max", "min")), "min",
-                                  "{allowed}: which side `DET_LIMIT_SIDE_LEN` bounds (PaddleX `limit_type`)",
-                                  affects_predictions=True)
-    det_max_side_limit: int = declare("DET_MAX_SIDE_LIMIT", Integer(minimum=32), 4000,
-                                      "cap on the detector input's longer side (PaddleX `max_side_limit`)",
-                                      affects_predictions=True)
+    det_limit_side_len: int = declare(
+        "DET_LIMIT_SIDE_LEN",
+        Integer(minimum=32),
+        64,
+        "detector input size: the side length PaddleX scales to (`limit_side_len`)",
+        affects_predictions=True,
+    )
+    det_limit_type: str = declare(
+        "DET_LIMIT_TYPE",
+        Choice(("max", "min")),
+        "min",
+        "{allowed}: which side `DET_LIMIT_SIDE_LEN` bounds (PaddleX `limit_type`)",
+        affects_predictions=True,
+    )
+    det_max_side_limit: int = declare(
+        "DET_MAX_SIDE_LIMIT",
+        Integer(minimum=32),
+        4000,
+        "cap on the detector input's longer side (PaddleX `max_side_limit`)",
+        affects_predictions=True,
+    )
     # Image input limits (bad input must fail one task, never the process).
-    max_image_pixels: int = declare("MAX_IMAGE_PIXELS", Integer(minimum=1), 80_000_000,
-                                    "refuse larger images before decoding them")
+    max_image_pixels: int = declare(
+        "MAX_IMAGE_PIXELS", Integer(minimum=1), 80_000_000, "refuse larger images before decoding them"
+    )
     max_image_bytes: int = declare("MAX_IMAGE_BYTES", Integer(minimum=1), 50 * 1024 * 1024, "download size cap")
-    image_fetch_timeout: float = declare("IMAGE_FETCH_TIMEOUT", Number(minimum=0.1), 20.0,
-                                         "seconds to connect / between bytes")
+    image_fetch_timeout: float = declare(
+        "IMAGE_FETCH_TIMEOUT", Number(minimum=0.1), 20.0, "seconds to connect / between bytes"
+    )
     block_private_urls: bool = declare(
-        "BLOCK_PRIVATE_URLS", Flag(), False,
-        "refuse image URLs on private/loopback addresses (Label Studio itself stays allowed)")
+        "BLOCK_PRIVATE_URLS",
+        Flag(),
+        False,
+        "refuse image URLs on private/loopback addresses (Label Studio itself stays allowed)",
+    )
     # Optional Basic auth in front of /predict, /setup and /webhook.
-    basic_auth_user: str = declare("BASIC_AUTH_USER", Text(), "",
-                                   "with `BASIC_AUTH_PASS`: require Basic auth on everything but `/health`")
-    basic_auth_pass: str = declare("BASIC_AUTH_PASS", Text(), "", "the Basic auth password (both or neither)",
-                                   secret=True)
-    default_label: str = declare("DEFAULT_LABEL", Text(), "",
-                                 "the label given to each region (a tag's `predicted_values` wins)",
-                                 affects_predictions=True, shown_default="first label")
+    basic_auth_user: str = declare(
+        "BASIC_AUTH_USER", Text(), "", "with `BASIC_AUTH_PASS`: require Basic auth on everything but `/health`"
+    )
+    basic_auth_pass: str = declare(
+        "BASIC_AUTH_PASS", Text(), "", "the Basic auth password (both or neither)", secret=True
+    )
+    default_label: str = declare(
+        "DEFAULT_LABEL",
+        Text(),
+        "",
+        "the label given to each region (a tag's `predicted_values` wins)",
+        affects_predictions=True,
+        shown_default="first label",
+    )
     # One region per word (PaddleX return_word_box) instead of one per line.
-    word_boxes: bool = declare("WORD_BOXES", Flag(), False, "one region per word instead of per line",
-                               affects_predictions=True)
+    word_boxes: bool = declare(
+        "WORD_BOXES", Flag(), False, "one region per word instead of per line", affects_predictions=True
+    )
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -346,9 +432,11 @@ class Settings:
         settings = cls(**values)
         if settings.label_studio_api_key and not settings.label_studio_url:
             # The key would otherwise pair with whatever hostname a /setup call names (D3).
-            raise ConfigError("LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set "
-                              "LABEL_STUDIO_URL to the Label Studio the key belongs to (e.g. "
-                              "http://localhost:8080), or unset the key.")
+            raise ConfigError(
+                "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set "
+                "LABEL_STUDIO_URL to the Label Studio the key belongs to (e.g. "
+                "http://localhost:8080), or unset the key."
+            )
         if bool(settings.basic_auth_user) != bool(settings.basic_auth_pass):
             raise ConfigError("BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together (or neither).")
         return settings
@@ -382,11 +470,13 @@ class Settings:
         return data
 
 
-SETTINGS: Tuple[Setting, ...] = tuple(dataclasses.replace(f.metadata[_META], name=f.name)
-                                      for f in dataclasses.fields(Settings))
+SETTINGS: Tuple[Setting, ...] = tuple(
+    dataclasses.replace(f.metadata[_META], name=f.name) for f in dataclasses.fields(Settings)
+)
 
 
 # --- the README table -------------------------------------------------------------------------
+
 
 @dataclasses.dataclass(frozen=True)
 class ServerVariable:

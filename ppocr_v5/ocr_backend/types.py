@@ -1,4 +1,5 @@
 """Value types shared by every layer: points, detected lines, one image's OCR output (pure)."""
+
 import dataclasses
 from typing import Tuple
 
@@ -8,6 +9,7 @@ Point = Tuple[float, float]  # pixels, x right, y down
 @dataclasses.dataclass(frozen=True)
 class TextLine:
     """One detected line, in pixel coordinates of the image that was passed in."""
+
     points: Tuple[Point, ...]
     text: str
     score: float

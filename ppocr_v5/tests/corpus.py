@@ -1,4 +1,5 @@
 """Test support: where the corpus is, the seed's label configs, and scoring against the ground truth."""
+
 import functools
 import importlib.util
 import json
@@ -44,8 +45,6 @@ def corpus_pages(lang, count):
         pages = sorted(p["id"] for p in json.load(f)["pages"] if p["lang"] == lang)
     step = max(1, len(pages) // count)
     return pages[::step][:count]
-
-
 
 
 def _corners(item):

@@ -3,6 +3,7 @@ servers that play image hosts and Label Studio and record what they were sent.
 
 Used by test_reliability_http.py, test_faults.py and bench/load.py.
 """
+
 import io
 import os
 import signal
@@ -20,9 +21,22 @@ REPO = os.path.dirname(PPOCR_DIR)
 GUNICORN = os.path.join(os.path.dirname(sys.executable), "gunicorn")
 
 # Variables of the developer's shell that would change what the server under test does.
-_SERVER_VARS = ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "BASIC_AUTH_USER", "BASIC_AUTH_PASS",
-                "DET_MODEL_DIR", "REC_MODEL_DIR", "LOG_LEVEL", "WORKERS", "THREADS", "PORT", "HOST",
-                "IMAGE_FETCH_TIMEOUT", "BLOCK_PRIVATE_URLS", "CPU_THREADS")
+_SERVER_VARS = (
+    "LABEL_STUDIO_URL",
+    "LABEL_STUDIO_API_KEY",
+    "BASIC_AUTH_USER",
+    "BASIC_AUTH_PASS",
+    "DET_MODEL_DIR",
+    "REC_MODEL_DIR",
+    "LOG_LEVEL",
+    "WORKERS",
+    "THREADS",
+    "PORT",
+    "HOST",
+    "IMAGE_FETCH_TIMEOUT",
+    "BLOCK_PRIVATE_URLS",
+    "CPU_THREADS",
+)
 
 
 def free_port() -> int:
@@ -47,9 +61,13 @@ class Gunicorn:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"], cwd=PPOCR_DIR,
+            [GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"],
+            cwd=PPOCR_DIR,
             env=server_env(HOST="127.0.0.1", PORT=self.port, **env),
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_ready(self, timeout: float = 120.0) -> "Gunicorn":
         deadline = time.monotonic() + timeout
@@ -70,6 +88,7 @@ class Gunicorn:
 
     def worker_pids(self):
         import psutil
+
         try:
             return sorted(p.pid for p in psutil.Process(self.proc.pid).children())
         except psutil.NoSuchProcess:
@@ -78,6 +97,7 @@ class Gunicorn:
     def rss_bytes(self) -> int:
         """Resident memory of the master and all its descendants."""
         import psutil
+
         master = psutil.Process(self.proc.pid)
         total = 0
         for p in [master, *master.children(recursive=True)]:
@@ -103,6 +123,7 @@ class Recorder(ThreadingHTTPServer):
     """Loopback HTTP server: `route(path, headers)` returns (status, headers, body); every request's
     path and headers are recorded in `seen`, and every request whole (method, path, headers,
     body) in `raw`. `host` may be another loopback address (127.0.0.2) to play a foreign host."""
+
     daemon_threads = True
 
     def __init__(self, route, host: str = "127.0.0.1"):
@@ -185,6 +206,7 @@ def closed_port_url() -> str:
 def page_bytes(page_id: str) -> bytes:
     """The PNG file of a public corpus page."""
     from corpus import PUBLIC
+
     with open(os.path.join(PUBLIC, "images", f"{page_id}.png"), "rb") as f:
         return f.read()
 

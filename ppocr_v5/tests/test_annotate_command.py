@@ -1,5 +1,6 @@
 """`ppocr-v5 annotate` logic with a fake Label Studio client and a fake engine (fast); the real
 thing runs in e2e/test_e2e_annotate_project.py. Also the launcher `make cli` installs."""
+
 import base64
 import dataclasses
 import os
@@ -10,8 +11,6 @@ import types
 import cv2
 import numpy as np
 import pytest
-from corpus import POLYGON_CONFIG
-from fake_engine import FakeEngine
 
 from ocr_backend.cli import annotate, runners
 from ocr_backend.cli.task_worker import Job
@@ -20,6 +19,9 @@ from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
 from ocr_backend.types import TextLine
+
+from corpus import POLYGON_CONFIG
+from fake_engine import FakeEngine
 
 
 def _png_uri(width=60, height=20):
@@ -35,8 +37,9 @@ class FakeClient:
         self.written = []
         self.projects = ns(get=lambda id: ns(label_config=POLYGON_CONFIG))
         self.tasks = ns(list=lambda project, page_size, fields: [ns(model_dump=lambda t=t: dict(t)) for t in tasks])
-        self.predictions = ns(list=lambda project: [ns(task=t, model_version=v) for t, v in predicted],
-                              create=self._create)
+        self.predictions = ns(
+            list=lambda project: [ns(task=t, model_version=v) for t, v in predicted], create=self._create
+        )
         self.ml = ns(list=lambda project: [])
         self.refuse = set(refuse)
 
@@ -67,9 +70,13 @@ def test_backend_version_is_what_the_backend_computes(settings):
 
 def test_predicted_tasks_are_skipped_and_failures_listed(settings, engine):
     version = annotate.backend_version(settings)
-    tasks = [{"id": 1, "data": {"image": _png_uri()}}, {"id": 2, "data": {"image": _png_uri()}},
-             {"id": 3, "data": {"image": "data:image/png;base64,AAAA"}}, {"id": 4, "data": {"image": _png_uri()}},
-             {"id": 5, "data": {"image": _png_uri()}}]
+    tasks = [
+        {"id": 1, "data": {"image": _png_uri()}},
+        {"id": 2, "data": {"image": _png_uri()}},
+        {"id": 3, "data": {"image": "data:image/png;base64,AAAA"}},
+        {"id": 4, "data": {"image": _png_uri()}},
+        {"id": 5, "data": {"image": _png_uri()}},
+    ]
     client = FakeClient(tasks, predicted=[(1, version), (2, "someone-else")], refuse=[5])
     summary = annotate_with(engine, client, settings)
     assert (summary.total, summary.done, summary.skipped) == (5, 2, 1)
@@ -79,7 +86,7 @@ def test_predicted_tasks_are_skipped_and_failures_listed(settings, engine):
     failed = dict(summary.failed)
     assert set(failed) == {3, 5} and "ImageDecodeError" in failed[3] and "HTTP 400" in failed[5]
     assert "task 3: ImageDecodeError" in summary.report()
-    assert engine.runs == 3     # tasks 2, 4 and 5: not the predicted one, not the broken image
+    assert engine.runs == 3  # tasks 2, 4 and 5: not the predicted one, not the broken image
 
 
 def test_limit_leaves_the_rest_for_the_next_run(settings, engine):
@@ -116,12 +123,14 @@ def test_installed_console_script_runs_the_command(tmp_path):
     """`ppocr-v5` is the installed package's console script: it runs from any folder, with no
     PYTHONPATH, on the package that pip installed."""
     from importlib.metadata import distribution
+
     scripts = {ep.name: ep.value for ep in distribution("ppocr-v5").entry_points if ep.group == "console_scripts"}
     assert scripts == {"ppocr-v5": "ocr_backend.cli.main:main"}
     launcher = os.path.join(os.path.dirname(sys.executable), "ppocr-v5")
     assert os.access(launcher, os.X_OK)
     env = {k: v for k, v in os.environ.items() if k not in ("MODEL_DIR", "PYTHONPATH")}
-    r = subprocess.run([launcher, "annotate", "--project", "1"], capture_output=True, text=True, env=env,
-                       cwd=str(tmp_path))
+    r = subprocess.run(
+        [launcher, "annotate", "--project", "1"], capture_output=True, text=True, env=env, cwd=str(tmp_path)
+    )
     # No URL or key anywhere: the command itself answers, with the fix.
     assert r.returncode == 2 and "--url and --api-key" in r.stderr, r.stderr

@@ -5,6 +5,7 @@ Both tools live in the repo's .venv-tools (tools/install-tools.sh, `make tools`)
 backend's .venv whose pins they conflict with. Missing tools fail the run: a skip would let CI
 pass without ever checking the Docker files.
 """
+
 import functools
 import json
 import os
@@ -28,10 +29,24 @@ CPU_COMPOSE = os.path.join(HERE, "docker-compose.cpu.yml")
 # Their defaults are not listed here: they are the declarations' (ocr_backend/settings.py) but
 # for the deliberate container defaults below.
 FORWARDED = (
-    "MODEL_VARIANT", "OCR_LANG", "DEVICE", "INFERENCE_ENGINE", "SCORE_THRESHOLD", "DET_SCORE_THRESHOLD",
-    "OUTPUT_TYPE", "INCLUDE_TRANSCRIPTION", "USE_DOC_ORIENTATION", "USE_DOC_UNWARPING",
-    "USE_TEXTLINE_ORIENTATION", "LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "WORKERS", "THREADS", "LOG_LEVEL",
-    "BASIC_AUTH_USER", "BASIC_AUTH_PASS",
+    "MODEL_VARIANT",
+    "OCR_LANG",
+    "DEVICE",
+    "INFERENCE_ENGINE",
+    "SCORE_THRESHOLD",
+    "DET_SCORE_THRESHOLD",
+    "OUTPUT_TYPE",
+    "INCLUDE_TRANSCRIPTION",
+    "USE_DOC_ORIENTATION",
+    "USE_DOC_UNWARPING",
+    "USE_TEXTLINE_ORIENTATION",
+    "LABEL_STUDIO_URL",
+    "LABEL_STUDIO_API_KEY",
+    "WORKERS",
+    "THREADS",
+    "LOG_LEVEL",
+    "BASIC_AUTH_USER",
+    "BASIC_AUTH_PASS",
 )
 DECLARED = {**{s.env: env_text(s.default) for s in SETTINGS}, **{v.env: v.default for v in SERVER_VARIABLES}}
 # Deliberate container defaults that differ from the declarations: the GPU flavour runs the
@@ -60,27 +75,46 @@ FLAVOUR = {GPU_COMPOSE: "gpu", CPU_COMPOSE: "cpu"}
 def tool(name):
     path = os.path.join(TOOLS_BIN, name)
     if not os.access(path, os.X_OK):
-        pytest.fail(f"{path} is missing: run `make tools` (tools/install-tools.sh) to install "
-                    "hadolint and docker-compose into .venv-tools", pytrace=False)
+        pytest.fail(
+            f"{path} is missing: run `make tools` (tools/install-tools.sh) to install "
+            "hadolint and docker-compose into .venv-tools",
+            pytrace=False,
+        )
     return path
 
 
 @functools.cache
 def _compose_config(compose_file, env_items):
-    env = {k: v for k, v in os.environ.items()
-           if k not in DECLARED and k not in FIXED and k not in EXTRA_VARS
-           and not k.startswith("COMPOSE_") and not k.startswith("DOCKER_")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in DECLARED
+        and k not in FIXED
+        and k not in EXTRA_VARS
+        and not k.startswith("COMPOSE_")
+        and not k.startswith("DOCKER_")
+    }
     env.update(env_items)
     compose = tool("docker-compose")
     # An empty env file, so a user's ppocr_v5/.env cannot change what is checked.
     with tempfile.NamedTemporaryFile(suffix=".env") as env_file:
-        proc = subprocess.run([compose, "--env-file", env_file.name, "-f", compose_file, "config"],
-                              capture_output=True, text=True, env=env, timeout=120)
+        proc = subprocess.run(
+            [compose, "--env-file", env_file.name, "-f", compose_file, "config"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
     assert proc.returncode == 0, f"docker-compose config rejected {compose_file}:\n{proc.stderr}"
     # Parse with the tools venv's PyYAML so this test needs nothing from the backend's venv.
-    conv = subprocess.run([tool("python"), "-c",
-                           "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"],
-                          input=proc.stdout, capture_output=True, text=True, check=True, timeout=60)
+    conv = subprocess.run(
+        [tool("python"), "-c", "import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)"],
+        input=proc.stdout,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return json.loads(conv.stdout)
 
 
@@ -131,9 +165,9 @@ def read(path):
 
 # --- Dockerfile -----------------------------------------------------------------------------
 
+
 def test_hadolint_passes():
-    proc = subprocess.run([tool("hadolint"), "--no-color", DOCKERFILE],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([tool("hadolint"), "--no-color", DOCKERFILE], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, f"hadolint findings:\n{proc.stdout}{proc.stderr}"
 
 
@@ -171,8 +205,9 @@ def test_gpu_paddle_matches_cpu_pin_and_index():
 
 
 def test_dockerfile_has_a_base_stage_per_flavour():
-    stages = {m.group(2): m.group(1) for m in
-              (re.fullmatch(r"(\S+) AS (\S+)", a, re.I) for a in instructions("FROM")) if m}
+    stages = {
+        m.group(2): m.group(1) for m in (re.fullmatch(r"(\S+) AS (\S+)", a, re.I) for a in instructions("FROM")) if m
+    }
     assert stages["base-cpu"].startswith("debian:bookworm")
     assert stages["base-cuda11.8"].startswith("nvidia/cuda:11.8")
     assert stages["base-cuda12.6"].startswith("nvidia/cuda:12.6")
@@ -195,8 +230,13 @@ def test_dockerfile_runs_non_root_gunicorn_with_healthcheck():
     conf = read(os.path.join(HERE, "gunicorn.conf.py"))
     assert 'environ.get("WORKERS"' in conf and 'environ.get("THREADS"' in conf
     envs = " ".join(instructions("ENV"))
-    for setting in ("MODEL_DIR=/models", "PADDLE_PDX_CACHE_HOME=/models/.paddlex", "WORKERS=1",
-                    "THREADS=4", "PORT=9090"):
+    for setting in (
+        "MODEL_DIR=/models",
+        "PADDLE_PDX_CACHE_HOME=/models/.paddlex",
+        "WORKERS=1",
+        "THREADS=4",
+        "PORT=9090",
+    ):
         assert setting in envs
 
 
@@ -238,20 +278,23 @@ def test_no_dockerfile_env_contradicts_a_declaration():
 
 def test_gunicorn_defaults_are_the_documented_ones():
     """gunicorn.conf.py reads these itself; README's table shows SERVER_VARIABLES' defaults."""
-    found = dict(re.findall(r"""environ\.get\(["'](\w+)["'],\s*["']([^"']*)["']\)""",
-                            read(os.path.join(HERE, "gunicorn.conf.py"))))
+    found = dict(
+        re.findall(
+            r"""environ\.get\(["'](\w+)["'],\s*["']([^"']*)["']\)""", read(os.path.join(HERE, "gunicorn.conf.py"))
+        )
+    )
     for var in SERVER_VARIABLES:
         assert found.get(var.env) == var.default, f"gunicorn.conf.py: {var.env} defaults to {found.get(var.env)!r}"
 
 
 def test_dockerignore_keeps_junk_out_of_the_context():
     patterns = set(read(os.path.join(HERE, ".dockerignore")).split())
-    for p in ("**/__pycache__", "**/.pytest_cache", ".venv*", "tests", "models", "**/*.onnx",
-              "**/*.pdiparams", ".git"):
+    for p in ("**/__pycache__", "**/.pytest_cache", ".venv*", "tests", "models", "**/*.onnx", "**/*.pdiparams", ".git"):
         assert p in patterns, f".dockerignore should exclude {p}"
 
 
 # --- compose files --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("compose_file", COMPOSE_FILES)
 def test_compose_file_is_valid_and_builds_this_dockerfile(compose_file):

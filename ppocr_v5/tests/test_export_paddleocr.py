@@ -4,18 +4,20 @@ Fast tests draw two-coloured boxes (red left half, blue right half) so a crop sh
 out upright and unmirrored; the slow one converts corpus ground truth to Label Studio regions
 (scrambled 4-point polygons on the upright page, rotated rectangles on a turned copy), exports it
 and reads every crop back with the real recogniser."""
+
 import json
 import os
 
 import cv2
 import numpy as np
 import pytest
-from corpus import PUBLIC, load_gt, scorer
 
 from ocr_backend.cli import main as cli_main
 from ocr_backend.cli.export_paddleocr import det_entry, export_tasks, line_crop, val_ids
 from ocr_backend.core.geometry import page_rotation_matrix, rect_corners
 from ocr_backend.labelstudio.decode import pick_result, regions
+
+from corpus import PUBLIC, load_gt, scorer
 
 RED, BLUE = (0, 0, 255), (255, 0, 0)
 W, H = 400, 300
@@ -34,20 +36,32 @@ def _two_tone(corners, image=None):
 def _assert_red_then_blue(crop, width, height):
     assert abs(crop.shape[1] - width) <= 2 and abs(crop.shape[0] - height) <= 2, crop.shape
     inner = crop[3:-3, 3:-3].astype(float)
-    left, right = inner[:, : inner.shape[1] // 3].mean((0, 1)), inner[:, -inner.shape[1] // 3:].mean((0, 1))
+    left, right = inner[:, : inner.shape[1] // 3].mean((0, 1)), inner[:, -inner.shape[1] // 3 :].mean((0, 1))
     assert np.abs(left - RED).max() < 40 and np.abs(right - BLUE).max() < 40, (left, right)
 
 
 def _item(rid, kind, value, name):
-    return {"id": rid, "type": kind, "from_name": name, "to_name": "image", "value": value,
-            "original_width": W, "original_height": H}
+    return {
+        "id": rid,
+        "type": kind,
+        "from_name": name,
+        "to_name": "image",
+        "value": value,
+        "original_width": W,
+        "original_height": H,
+    }
 
 
 def test_rotated_rectangle_is_cut_upright_in_label_studio_convention():
-    corner, w, h, rotation = (100.0, 60.0), 150.0, 36.0, 25.0   # clockwise about the top-left corner
+    corner, w, h, rotation = (100.0, 60.0), 150.0, 36.0, 25.0  # clockwise about the top-left corner
     image = _two_tone(rect_corners(corner, w, h, rotation))
-    value = {"x": corner[0] / W * 100, "y": corner[1] / H * 100, "width": w / W * 100, "height": h / H * 100,
-             "rotation": rotation}
+    value = {
+        "x": corner[0] / W * 100,
+        "y": corner[1] / H * 100,
+        "width": w / W * 100,
+        "height": h / H * 100,
+        "rotation": rotation,
+    }
     result = [_item("r1", "rectangle", value, "bbox"), _item("r1", "textarea", {"text": ["hello"]}, "transcription")]
     (region,) = regions(result, W, H)
     assert region.rectangle and region.text == "hello"
@@ -56,17 +70,17 @@ def test_rotated_rectangle_is_cut_upright_in_label_studio_convention():
 
 @pytest.mark.parametrize("start", [0, 1, 2, 3])
 def test_four_point_polygon_in_any_order_is_rectified(start):
-    corners = rect_corners((120.0, 150.0), 140.0, 30.0, 348.0)   # tilted 12 degrees anticlockwise
+    corners = rect_corners((120.0, 150.0), 140.0, 30.0, 348.0)  # tilted 12 degrees anticlockwise
     image = _two_tone(corners)
     ring = corners[start:] + corners[:start]
-    points = [[x / W * 100, y / H * 100] for x, y in reversed(ring)]   # anticlockwise, any first corner
+    points = [[x / W * 100, y / H * 100] for x, y in reversed(ring)]  # anticlockwise, any first corner
     (region,) = regions([_item("p", "polygonlabels", {"points": points, "polygonlabels": ["Text"]}, "poly")], W, H)
     assert not region.rectangle and region.text is None
     _assert_red_then_blue(line_crop(image, region), 140, 30)
 
 
 def test_vertical_line_crops_are_turned_like_paddleocr_does():
-    image = _two_tone([(200, 40), (230, 40), (230, 200), (200, 200)])   # 30 x 160: a vertical line
+    image = _two_tone([(200, 40), (230, 40), (230, 200), (200, 200)])  # 30 x 160: a vertical line
     value = {"x": 50.0, "y": 40 / H * 100, "width": 30 / W * 100, "height": 160 / H * 100, "rotation": 0}
     (region,) = regions([_item("v", "rectangle", value, "bbox")], W, H)
     assert line_crop(image, region).shape[:2] == (30, 160)
@@ -89,12 +103,17 @@ def test_split_is_seeded_order_independent_and_sized():
 
 
 def test_the_latest_submitted_annotation_or_the_asked_prediction_is_exported():
-    task = {"annotations": [
-        {"id": 1, "updated_at": "2026-01-02T00:00:00Z", "result": [{"id": "a"}], "was_cancelled": False},
-        {"id": 2, "updated_at": "2026-01-03T00:00:00Z", "result": [{"id": "b"}], "was_cancelled": False},
-        {"id": 3, "updated_at": "2026-01-04T00:00:00Z", "result": [{"id": "c"}], "was_cancelled": True}],
-        "predictions": [{"id": 5, "model_version": "v-a", "result": [{"id": "p"}]},
-                        {"id": 6, "model_version": "v-b", "result": [{"id": "q"}]}]}
+    task = {
+        "annotations": [
+            {"id": 1, "updated_at": "2026-01-02T00:00:00Z", "result": [{"id": "a"}], "was_cancelled": False},
+            {"id": 2, "updated_at": "2026-01-03T00:00:00Z", "result": [{"id": "b"}], "was_cancelled": False},
+            {"id": 3, "updated_at": "2026-01-04T00:00:00Z", "result": [{"id": "c"}], "was_cancelled": True},
+        ],
+        "predictions": [
+            {"id": 5, "model_version": "v-a", "result": [{"id": "p"}]},
+            {"id": 6, "model_version": "v-b", "result": [{"id": "q"}]},
+        ],
+    }
     assert pick_result(task, "annotations") == [{"id": "b"}]
     assert pick_result(task, "predictions", "v-a") == [{"id": "p"}]
     assert pick_result(task, "predictions", "other") is None
@@ -109,22 +128,54 @@ def test_export_command_from_a_json_export_file(tmp_path):
     tasks = []
     for task_id in range(1, 6):
         cv2.imwrite(str(images / f"page{task_id}.png"), image)
-        rect = {"x": corner[0] / W * 100, "y": corner[1] / H * 100, "width": w / W * 100, "height": h / H * 100,
-                "rotation": 0}
-        result = [_item("r", "rectangle", rect, "bbox"), _item("r", "textarea", {"text": [f"line {task_id}"]}, "t"),
-                  _item("e", "rectangle", dict(rect, y=1.0), "bbox")]   # no transcription: det only
-        tasks.append({"id": task_id, "data": {"image": f"/data/upload/3/0123abcd-page{task_id}.png"},
-                      "annotations": [{"id": task_id, "result": result, "was_cancelled": False}]})
+        rect = {
+            "x": corner[0] / W * 100,
+            "y": corner[1] / H * 100,
+            "width": w / W * 100,
+            "height": h / H * 100,
+            "rotation": 0,
+        }
+        result = [
+            _item("r", "rectangle", rect, "bbox"),
+            _item("r", "textarea", {"text": [f"line {task_id}"]}, "t"),
+            _item("e", "rectangle", dict(rect, y=1.0), "bbox"),
+        ]  # no transcription: det only
+        tasks.append(
+            {
+                "id": task_id,
+                "data": {"image": f"/data/upload/3/0123abcd-page{task_id}.png"},
+                "annotations": [{"id": task_id, "result": result, "was_cancelled": False}],
+            }
+        )
     tasks.append({"id": 9, "data": {"image": "/data/upload/3/deadbeef-none.png"}, "annotations": []})
     export_file = tmp_path / "export.json"
     export_file.write_text(json.dumps(tasks))
     out = tmp_path / "out"
-    code = cli_main.main(["export", "--from-json", str(export_file), "--image-dir", str(images), "--out", str(out),
-                          "--val-fraction", "0.4", "--seed", "3", "--no-progress"])
+    code = cli_main.main(
+        [
+            "export",
+            "--from-json",
+            str(export_file),
+            "--image-dir",
+            str(images),
+            "--out",
+            str(out),
+            "--val-fraction",
+            "0.4",
+            "--seed",
+            "3",
+            "--no-progress",
+        ]
+    )
     assert code == 0
+
     def rows(kind):
-        return [line.split("\t") for split in ("train", "val")
-                for line in (out / f"{kind}_gt_{split}.txt").read_text().splitlines()]
+        return [
+            line.split("\t")
+            for split in ("train", "val")
+            for line in (out / f"{kind}_gt_{split}.txt").read_text().splitlines()
+        ]
+
     det, rec = rows("det"), rows("rec")
     assert len((out / "det_gt_val.txt").read_text().splitlines()) == 2 and len(det) == 5
     for path, labels in det:
@@ -138,7 +189,7 @@ def test_export_command_from_a_json_export_file(tmp_path):
 # --- round trip on real pages with the real recogniser ------------------------------------------------
 
 PAGES = ("en_etoolbox_p027", "zh_lshort-zh_p113")
-TURN = 12.0   # degrees clockwise
+TURN = 12.0  # degrees clockwise
 
 
 def _gt_lines(page_id, count=12):
@@ -150,10 +201,12 @@ def _polygon_task(task_id, page_id):
     result = []
     for k, line in enumerate(_gt_lines(page_id)):
         x0, y0, x1, y1 = line["bbox"]
-        quad = [(x1, y1), (x0, y1), (x0, y0), (x1, y0)]   # starts bottom-right, anticlockwise
+        quad = [(x1, y1), (x0, y1), (x0, y0), (x1, y0)]  # starts bottom-right, anticlockwise
         points = [[x / gt["width"] * 100, y / gt["height"] * 100] for x, y in quad]
-        result += [{"id": f"l{k}", "type": "polygon", "value": {"points": points}},
-                   {"id": f"l{k}", "type": "textarea", "value": {"text": [line["text"]]}}]
+        result += [
+            {"id": f"l{k}", "type": "polygon", "value": {"points": points}},
+            {"id": f"l{k}", "type": "textarea", "value": {"text": [line["text"]]}},
+        ]
     return {"id": task_id, "data": {"image": f"{page_id}.png"}, "annotations": [{"id": 1, "result": result}]}
 
 
@@ -161,18 +214,27 @@ def _turned(page_id):
     """The page turned TURN degrees clockwise on an enlarged canvas, and its lines as LS rectangles."""
     gt = load_gt(page_id)
     image = cv2.imread(os.path.join(PUBLIC, "images", f"{page_id}.png"))
-    matrix = page_rotation_matrix(gt["width"], gt["height"], -TURN)   # cv2: positive is anticlockwise
-    size = (int(gt["height"] * np.sin(np.radians(TURN)) + gt["width"] * np.cos(np.radians(TURN))),
-            int(gt["height"] * np.cos(np.radians(TURN)) + gt["width"] * np.sin(np.radians(TURN))))
+    matrix = page_rotation_matrix(gt["width"], gt["height"], -TURN)  # cv2: positive is anticlockwise
+    size = (
+        int(gt["height"] * np.sin(np.radians(TURN)) + gt["width"] * np.cos(np.radians(TURN))),
+        int(gt["height"] * np.cos(np.radians(TURN)) + gt["width"] * np.sin(np.radians(TURN))),
+    )
     turned = cv2.warpAffine(image, matrix, size, borderValue=(255, 255, 255))
     result = []
     for k, line in enumerate(_gt_lines(page_id)):
         x0, y0, x1, y1 = line["bbox"]
         cx, cy = matrix @ np.array([x0, y0, 1.0])
-        value = {"x": cx / size[0] * 100, "y": cy / size[1] * 100, "width": (x1 - x0) / size[0] * 100,
-                 "height": (y1 - y0) / size[1] * 100, "rotation": TURN}
-        result += [{"id": f"r{k}", "type": "rectangle", "value": value},
-                   {"id": f"r{k}", "type": "textarea", "value": {"text": [line["text"]]}}]
+        value = {
+            "x": cx / size[0] * 100,
+            "y": cy / size[1] * 100,
+            "width": (x1 - x0) / size[0] * 100,
+            "height": (y1 - y0) / size[1] * 100,
+            "rotation": TURN,
+        }
+        result += [
+            {"id": f"r{k}", "type": "rectangle", "value": value},
+            {"id": f"r{k}", "type": "textarea", "value": {"text": [line["text"]]}},
+        ]
     return turned, {"id": 0, "data": {"image": "turned.png"}, "annotations": [{"id": 1, "result": result}]}
 
 
@@ -180,12 +242,14 @@ def _turned(page_id):
 def test_round_trip_crops_read_back_as_their_transcriptions(tmp_path):
     from ocr_backend.ocr.engine import OcrEngine
     from ocr_backend.settings import Settings
+
     turned_image, turned_task = _turned(PAGES[0])
     tasks = [_polygon_task(i + 1, page) for i, page in enumerate(PAGES)] + [turned_task]
     in_memory = {f"{page}.png": cv2.imread(os.path.join(PUBLIC, "images", f"{page}.png")) for page in PAGES}
     in_memory["turned.png"] = turned_image
-    summary = export_tasks(tasks, str(tmp_path), lambda t: in_memory[t["data"]["image"]], "image",
-                           val_fraction=0.34, seed=1)
+    summary = export_tasks(
+        tasks, str(tmp_path), lambda t: in_memory[t["data"]["image"]], "image", val_fraction=0.34, seed=1
+    )
     assert (summary.images, summary.rec_crops, summary.val_images) == (3, 36, 1)
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "OCR_LANG": "ch"}))
     score = scorer()

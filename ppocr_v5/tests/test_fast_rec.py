@@ -1,16 +1,18 @@
 """fast_rec.ParallelRecognizer against PaddleX's own recogniser on real line crops."""
+
 import os
 import threading
 
 import cv2
 import numpy as np
 import pytest
-from corpus import PUBLIC, load_gt
 
 from ocr_backend.ocr.engine import OcrEngine, get_engine
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
 from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer
 from ocr_backend.settings import Settings
+
+from corpus import PUBLIC, load_gt
 
 PAGE = "en_caption_p040"
 REC_DIR = os.path.join(os.environ["MODEL_DIR"], "PP-OCRv5_mobile_rec")
@@ -23,7 +25,7 @@ def crops():
     out = []
     for line in lines:
         x0, y0, x1, y1 = (int(round(v)) for v in line["bbox"])
-        out.append((np.ascontiguousarray(image[max(0, y0 - 2):y1 + 2, max(0, x0 - 2):x1 + 2]), line["text"]))
+        out.append((np.ascontiguousarray(image[max(0, y0 - 2) : y1 + 2, max(0, x0 - 2) : x1 + 2]), line["text"]))
     return out
 
 
@@ -47,6 +49,7 @@ def test_parallel_answers_keep_the_input_order(crops):
     assert one == many
     # and the squeezed reading is still the ground truth, nearly character for character
     import difflib
+
     ratios = [difflib.SequenceMatcher(None, text, gt).ratio() for (text, _), (_, gt) in zip(many, crops)]
     assert sum(ratios) / len(ratios) >= 0.95
 
@@ -112,8 +115,11 @@ def test_the_recogniser_is_chosen_from_the_settings_and_the_folder(caplog):
     # no ONNX file in the recogniser's folder: PaddleX's own, and the log says why
     assert isinstance(choose_recognizer(fast, FakePipeline(FakeRecModel(lock)), lock), PaddleXRecognizer)
     assert "no inference.onnx in /nowhere" in caplog.text
-    for settings in (Settings(model_dir=os.environ["MODEL_DIR"], word_boxes=True),
-                     Settings(model_dir=os.environ["MODEL_DIR"], use_doc_orientation=True),
-                     Settings(model_dir=os.environ["MODEL_DIR"], inference_engine="paddle")):
-        assert isinstance(choose_recognizer(settings, FakePipeline(FakeRecModel(lock, REC_DIR)), lock),
-                          PaddleXRecognizer), settings
+    for settings in (
+        Settings(model_dir=os.environ["MODEL_DIR"], word_boxes=True),
+        Settings(model_dir=os.environ["MODEL_DIR"], use_doc_orientation=True),
+        Settings(model_dir=os.environ["MODEL_DIR"], inference_engine="paddle"),
+    ):
+        assert isinstance(
+            choose_recognizer(settings, FakePipeline(FakeRecModel(lock, REC_DIR)), lock), PaddleXRecognizer
+        ), settings

@@ -4,6 +4,7 @@ next to Label Studio's health checks, a worker killed, and model folders missing
 The latency figures are printed (run with -s to see them); the bounds are generous on purpose:
 they catch a lock held during /health, not a slow machine.
 """
+
 import os
 import signal
 import statistics
@@ -14,6 +15,7 @@ import time
 
 import pytest
 import requests
+
 from corpus import POLYGON_CONFIG, corpus_pages
 from live_server import (
     GUNICORN,
@@ -43,8 +45,9 @@ def _label_studio(path, headers):
 @pytest.fixture(scope="module")
 def hosts():
     pages = {f"/{p}.png": page_bytes(p) for p in PAGES}
-    images = Recorder(lambda path, headers: (200, {"Content-Type": "image/png"}, pages[path])
-                      if path in pages else (404, {}, b""))
+    images = Recorder(
+        lambda path, headers: (200, {"Content-Type": "image/png"}, pages[path]) if path in pages else (404, {}, b"")
+    )
     label_studio = Recorder(_label_studio)
     yield {"images": images, "ls": label_studio}
     images.close()
@@ -55,8 +58,14 @@ def hosts():
 def server(hosts, tmp_path_factory):
     """A fresh server whose LABEL_STUDIO_API_KEY Label Studio no longer accepts."""
     log = str(tmp_path_factory.mktemp("faults") / "gunicorn.log")
-    srv = Gunicorn(log, WORKERS=1, THREADS=4, LABEL_STUDIO_URL=hosts["ls"].url,
-                   LABEL_STUDIO_API_KEY=STALE_KEY, IMAGE_FETCH_TIMEOUT=5)
+    srv = Gunicorn(
+        log,
+        WORKERS=1,
+        THREADS=4,
+        LABEL_STUDIO_URL=hosts["ls"].url,
+        LABEL_STUDIO_API_KEY=STALE_KEY,
+        IMAGE_FETCH_TIMEOUT=5,
+    )
     try:
         yield srv.wait_ready()
     finally:
@@ -74,8 +83,11 @@ def setup_body():
 
 
 def predict(srv, tasks, timeout=300):
-    response = requests.post(srv.url + "/predict", timeout=timeout, json={
-        "tasks": tasks, "project": "5.1700000000", "label_config": POLYGON_CONFIG})
+    response = requests.post(
+        srv.url + "/predict",
+        timeout=timeout,
+        json={"tasks": tasks, "project": "5.1700000000", "label_config": POLYGON_CONFIG},
+    )
     assert response.status_code == 200, response.text
     return response.json()["results"]
 
@@ -99,12 +111,16 @@ def test_setup_and_health_are_fast_before_the_model_is_loaded(server):
 @pytest.fixture(scope="module")
 def label_studio_faults(server, hosts):
     """A batch while Label Studio rejects the key, then one after Label Studio went away."""
-    rejected = predict(server, [{"id": 41, "data": {"image": "/data/upload/5/a.png"}},
-                                {"id": 42, "data": {"image": "/data/upload/5/b.png"}}])
+    rejected = predict(
+        server,
+        [{"id": 41, "data": {"image": "/data/upload/5/a.png"}}, {"id": 42, "data": {"image": "/data/upload/5/b.png"}}],
+    )
     up_after_rejected = health_is_up(server)
     hosts["ls"].close()  # its port now refuses connections
-    gone = predict(server, [{"id": 51, "data": {"image": "/data/upload/5/a.png"}},
-                            {"id": 52, "data": {"image": "s3://bucket/scan.png"}}])
+    gone = predict(
+        server,
+        [{"id": 51, "data": {"image": "/data/upload/5/a.png"}}, {"id": 52, "data": {"image": "s3://bucket/scan.png"}}],
+    )
     return rejected, up_after_rejected, gone, health_is_up(server)
 
 
@@ -115,8 +131,7 @@ def _log_lines(srv, task_id):
 def test_label_studio_rejecting_the_token_costs_only_the_tasks(label_studio_faults, server, hosts):
     rejected, up, _, _ = label_studio_faults
     assert [p["result"] for p in rejected] == [[], []] and up
-    assert {h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/5/a.png")} == \
-        {f"Token {STALE_KEY}"}
+    assert {h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/5/a.png")} == {f"Token {STALE_KEY}"}
     for task_id in (41, 42):
         line = " ".join(_log_lines(server, task_id))
         assert "Label Studio refused" in line and "HTTP 401" in line, line
@@ -154,8 +169,10 @@ def test_health_and_setup_stay_fast_during_a_long_predict(server, hosts):
     worker.join()
     print(f"\n/predict of {len(tasks)} pages took {outcome['seconds']:.1f} s; meanwhile:")
     for path, values in latencies.items():
-        print(f"  {path}: n={len(values)} median {statistics.median(values) * 1000:.0f} ms, "
-              f"max {max(values) * 1000:.0f} ms")
+        print(
+            f"  {path}: n={len(values)} median {statistics.median(values) * 1000:.0f} ms, "
+            f"max {max(values) * 1000:.0f} ms"
+        )
     assert all(len(p["result"]) > 30 for p in outcome["results"])
     assert len(latencies["/health"]) >= 3  # the batch really overlapped the checks
     for values in latencies.values():
@@ -197,21 +214,27 @@ def _det_copy(tmp_path, fault):
         (folder / "inference.yml").write_text(yml, encoding="utf-8")
     else:  # a half-written inference.yml next to good weights
         os.symlink(os.path.join(DET_SRC, "inference.onnx"), folder / "inference.onnx")
-        (folder / "inference.yml").write_text(yml[:len(yml) // 3] + "\n  - [unclosed: {\n", encoding="utf-8")
+        (folder / "inference.yml").write_text(yml[: len(yml) // 3] + "\n  - [unclosed: {\n", encoding="utf-8")
     return str(folder)
 
 
-@pytest.mark.parametrize("fault,needle", [
-    ("missing", "DET_MODEL_DIR={folder}: folder not found"),
-    ("empty-onnx", "DET_MODEL_DIR={folder}: missing or empty inference.onnx"),
-    ("broken-yml", "DET_MODEL_DIR={folder}: inference.yml is unreadable"),
-])
+@pytest.mark.parametrize(
+    "fault,needle",
+    [
+        ("missing", "DET_MODEL_DIR={folder}: folder not found"),
+        ("empty-onnx", "DET_MODEL_DIR={folder}: missing or empty inference.onnx"),
+        ("broken-yml", "DET_MODEL_DIR={folder}: inference.yml is unreadable"),
+    ],
+)
 @pytest.mark.parametrize("launcher", ["gunicorn", "python"])
 def test_unusable_model_folder_stops_start_up_with_its_name(tmp_path, fault, needle, launcher):
     folder = str(tmp_path / "no-such-folder") if fault == "missing" else _det_copy(tmp_path, fault)
     env = server_env(DET_MODEL_DIR=folder, PORT=free_port(), HOST="127.0.0.1")
-    cmd = [GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"] if launcher == "gunicorn" else \
-        [sys.executable, "_wsgi.py"]
+    cmd = (
+        [GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"]
+        if launcher == "gunicorn"
+        else [sys.executable, "_wsgi.py"]
+    )
     # A respawn loop (a worker failing at import, forever) would show up as this timeout.
     proc = subprocess.run(cmd, cwd=PPOCR_DIR, env=env, capture_output=True, text=True, timeout=60)
     out = proc.stdout + proc.stderr
@@ -224,6 +247,7 @@ def test_unreachable_label_studio_message_says_what_to_fix():
     from ocr_backend.errors import ImageFetchError
     from ocr_backend.images.fetch import ImageFetcher
     from ocr_backend.settings import Settings
+
     ls, other = closed_port_url(), closed_port_url()
     fetcher = ImageFetcher(Settings(label_studio_url=ls, label_studio_api_key=RIGHT_KEY, image_fetch_timeout=2))
     with pytest.raises(ImageFetchError, match=r"is Label Studio running at .*\? check LABEL_STUDIO_URL"):

@@ -25,4 +25,9 @@ def test_bounding_box_and_area():
 
 def test_percent_rect_of_a_clipped_hull():
     assert percent_rect([(-10, 10), (100, 10), (100, 60), (-10, 60)], 200, 100) == {
-        "x": 0.0, "y": 10.0, "width": 50.0, "height": 50.0, "rotation": 0.0}
+        "x": 0.0,
+        "y": 10.0,
+        "width": 50.0,
+        "height": 50.0,
+        "rotation": 0.0,
+    }

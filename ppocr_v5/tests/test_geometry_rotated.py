@@ -1,5 +1,6 @@
 """Rotated rectangles in Label Studio's convention, quad ordering, and mapping regions found on a
 page PaddleX turned back onto the page as uploaded."""
+
 import math
 import random
 
@@ -23,9 +24,13 @@ def skewed_line(cx, cy, length, thickness, degrees):
     """Corners of a line `length` x `thickness` turned `degrees` clockwise on screen."""
     a = math.radians(degrees)
     u, v = (math.cos(a), math.sin(a)), (-math.sin(a), math.cos(a))
-    return [(cx + su * length / 2 * u[0] + sv * thickness / 2 * v[0],
-             cy + su * length / 2 * u[1] + sv * thickness / 2 * v[1])
-            for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+    return [
+        (
+            cx + su * length / 2 * u[0] + sv * thickness / 2 * v[0],
+            cy + su * length / 2 * u[1] + sv * thickness / 2 * v[1],
+        )
+        for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
 
 
 def same_corner_set(a, b, tol=0.05):
@@ -41,14 +46,14 @@ def test_min_area_rect_corners_are_the_cv2_box_and_width_is_the_most_horizontal_
     assert same_corner_set(corners, [tuple(p) for p in box], tol=0.2)
     assert 0 <= rotation < 360
     tilt = (rotation + 180) % 360 - 180
-    assert -45 < tilt <= 45          # the width side is the one nearest the x axis
+    assert -45 < tilt <= 45  # the width side is the one nearest the x axis
     top_left, top_right, _, bottom_left = corners
-    assert top_right[0] > top_left[0] and bottom_left[1] > top_left[1]   # reading direction kept
+    assert top_right[0] > top_left[0] and bottom_left[1] > top_left[1]  # reading direction kept
 
 
 @pytest.mark.parametrize("degrees", [-8, 5, 20])
 def test_ls_rect_round_trips_to_the_min_area_rect_in_pixels_on_a_non_square_image(degrees):
-    width, height = 1241, 1754     # % of width and % of height differ in scale
+    width, height = 1241, 1754  # % of width and % of height differ in scale
     pts = skewed_line(600, 900, 700, 30, degrees)
     value = ls_rect(pts, width, height)
     assert value["rotation"] == pytest.approx(degrees % 360, abs=0.5)
@@ -59,7 +64,7 @@ def test_ls_rect_round_trips_to_the_min_area_rect_in_pixels_on_a_non_square_imag
 
 
 def test_nearly_straight_lines_keep_their_axis_aligned_rectangle():
-    pts = skewed_line(600, 900, 700, 30, 0.05)   # detector noise, not skew
+    pts = skewed_line(600, 900, 700, 30, 0.05)  # detector noise, not skew
     value = ls_rect(pts, 1241, 1754)
     assert value["rotation"] == 0.0
     x0 = min(p[0] for p in pts)
@@ -94,8 +99,10 @@ def test_rotate_back_inverts_paddlex_rotate_image(angle):
     page[y0:y1, x0:x1] = 255
     turned = rotate_image(page, angle)
     mat = page_rotation_matrix(width, height, angle)
-    assert turned.shape[1::-1] == (int(height * abs(mat[0, 1]) + width * abs(mat[0, 0])),
-                                   int(height * abs(mat[0, 0]) + width * abs(mat[0, 1])))
+    assert turned.shape[1::-1] == (
+        int(height * abs(mat[0, 1]) + width * abs(mat[0, 0])),
+        int(height * abs(mat[0, 0]) + width * abs(mat[0, 1])),
+    )
     ys, xs = np.nonzero(turned > 127)
     found = [(xs.min(), ys.min()), (xs.max() + 1, ys.min()), (xs.max() + 1, ys.max() + 1), (xs.min(), ys.max() + 1)]
     if angle % 90 == 0:

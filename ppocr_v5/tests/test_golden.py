@@ -14,6 +14,7 @@ of drawn regions are the annotator's and must come back as they are). Floats com
 
 UPDATE_GOLDEN=1 rewrites expected.json from the current answers: review the diff, it is the truth.
 """
+
 import base64
 import inspect
 import json
@@ -22,19 +23,20 @@ import os
 import re
 
 import pytest
-from fake_engine import FakeEngine
 from label_studio_ml import api as stock
 
-import model
 from ocr_backend.ocr.model_names import ModelNames
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.settings import Settings
+
+import model
+from fake_engine import FakeEngine
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 IMAGES = os.path.join(GOLDEN, "images")
 CASES = sorted(name for name in os.listdir(GOLDEN) if os.path.isfile(os.path.join(GOLDEN, name, "config.xml")))
 UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
-NEW_ID = re.compile(r"[0-9a-f]{10}")   # encode.new_region_ids
+NEW_ID = re.compile(r"[0-9a-f]{10}")  # encode.new_region_ids
 
 
 def _read(case, name, default=None):
@@ -52,7 +54,7 @@ def _with_images(value):
     if isinstance(value, list):
         return [_with_images(v) for v in value]
     if isinstance(value, str) and value.startswith("{images}/"):
-        with open(os.path.join(IMAGES, value[len("{images}/"):]), "rb") as f:
+        with open(os.path.join(IMAGES, value[len("{images}/") :]), "rb") as f:
             return "data:image/png;base64," + base64.b64encode(f.read()).decode()
     return value
 
@@ -81,8 +83,25 @@ def normalise(body, drawn_ids):
 
 
 # Keys written first, in this order, so a region reads as Label Studio's docs show it (the rest sorted).
-KEY_ORDER = ("id", "type", "from_name", "to_name", "data", "value", "x", "y", "width", "height", "rotation",
-             "points", "closed", "original_width", "original_height", "image_rotation", "score")
+KEY_ORDER = (
+    "id",
+    "type",
+    "from_name",
+    "to_name",
+    "data",
+    "value",
+    "x",
+    "y",
+    "width",
+    "height",
+    "rotation",
+    "points",
+    "closed",
+    "original_width",
+    "original_height",
+    "image_rotation",
+    "score",
+)
 
 
 def dumps(value, level=0):
@@ -112,11 +131,15 @@ def fresh_backend(monkeypatch):
 
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case, app_client, fresh_backend, caplog):
-    caplog.set_level(logging.INFO)   # whatever LOG_LEVEL says: log.txt may name INFO lines
+    caplog.set_level(logging.INFO)  # whatever LOG_LEVEL says: log.txt may name INFO lines
     fresh_backend["engine"] = FakeEngine.from_spec(_read(case, "engine.json", {}))
     context = _read(case, "context.json")
-    body = {"tasks": _with_images(_read(case, "task.json")), "project": "1.1700000000",
-            "label_config": _read(case, "config.xml"), "params": {"context": context}}
+    body = {
+        "tasks": _with_images(_read(case, "task.json")),
+        "project": "1.1700000000",
+        "label_config": _read(case, "config.xml"),
+        "params": {"context": context},
+    }
     response = app_client.post("/predict", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200, response.get_data(as_text=True)
     drawn_ids = {item["id"] for item in (context or {}).get("result", ())}
@@ -144,5 +167,5 @@ def test_the_fake_engine_offers_what_the_engine_protocol_asks():
     engine = FakeEngine()
     assert isinstance(engine.names, ModelNames)
     for name in members - {"names"}:
-        wanted = list(inspect.signature(getattr(Engine, name)).parameters)[1:]   # without self
+        wanted = list(inspect.signature(getattr(Engine, name)).parameters)[1:]  # without self
         assert list(inspect.signature(getattr(engine, name)).parameters) == wanted, name

@@ -7,6 +7,7 @@ addresses stay blocked however the URL is spelled or the name resolves; a key pa
 LABEL_STUDIO_URL. The first half drives ImageFetcher directly (fast); the second half sends the
 same cases through a real gunicorn server as Label Studio would.
 """
+
 import base64
 import io
 import json
@@ -16,8 +17,6 @@ import time
 
 import pytest
 import requests
-from corpus import POLYGON_CONFIG
-from live_server import GUNICORN, PPOCR_DIR, Gunicorn, Recorder, server_env
 from PIL import Image
 
 from ocr_backend.core.urls import parse_url
@@ -26,12 +25,16 @@ from ocr_backend.images import ssrf
 from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.settings import Settings
 
+from corpus import POLYGON_CONFIG
+from live_server import GUNICORN, PPOCR_DIR, Gunicorn, Recorder, server_env
+
 LEGACY = "ls-legacy-key-7f3a9c1e"
 
 
 def _jwt(**claims) -> str:
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2ln"
 
 
@@ -144,11 +147,11 @@ def _assert_no_secret(server):
 
 
 def _fetcher(ls_url="", key="", **extra):
-    return ImageFetcher(Settings(label_studio_url=ls_url, label_studio_api_key=key,
-                                 image_fetch_timeout=3.0, **extra))
+    return ImageFetcher(Settings(label_studio_url=ls_url, label_studio_api_key=key, image_fetch_timeout=3.0, **extra))
 
 
 # -- the parser ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("index", AMBIGUOUS)
 def test_ambiguous_authorities_are_refused_by_the_parser(index):
@@ -157,14 +160,17 @@ def test_ambiguous_authorities_are_refused_by_the_parser(index):
         parse_url(url)
 
 
-@pytest.mark.parametrize("url, host, port", [
-    ("http://LS.Example:8080/a", "ls.example", 8080),
-    ("https://ls.example/a", "ls.example", 443),
-    ("http://[::FFFF:127.0.0.1]:81/a", "::ffff:7f00:1", 81),
-    ("http://user:p%40ss@ls.example/a?b=c#d", "ls.example", 80),
-    ("http://bücher.example/a", "xn--bcher-kva.example", 80),
-    ("http://ls.example:/a", "ls.example", 80),
-])
+@pytest.mark.parametrize(
+    "url, host, port",
+    [
+        ("http://LS.Example:8080/a", "ls.example", 8080),
+        ("https://ls.example/a", "ls.example", 443),
+        ("http://[::FFFF:127.0.0.1]:81/a", "::ffff:7f00:1", 81),
+        ("http://user:p%40ss@ls.example/a?b=c#d", "ls.example", 80),
+        ("http://bücher.example/a", "xn--bcher-kva.example", 80),
+        ("http://ls.example:/a", "ls.example", 80),
+    ],
+)
 def test_canonical_reading_matches_urllib3(url, host, port):
     parsed = parse_url(url)
     assert (parsed.host, parsed.port) == (host, port)
@@ -172,16 +178,27 @@ def test_canonical_reading_matches_urllib3(url, host, port):
     assert again.origin == parsed.origin and "#" not in parsed.geturl()
 
 
-@pytest.mark.parametrize("url", ["http://ls.example:99999/", "http://ls.example:+80/",
-                                 "http://ls.example:0x50/", "http://%6cs.example/",
-                                 "http://ls.example%2f.evil/", "http:///a", "http://[::1%25lo]/",
-                                 "http://a:b:c/", "http://[::1/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ls.example:99999/",
+        "http://ls.example:+80/",
+        "http://ls.example:0x50/",
+        "http://%6cs.example/",
+        "http://ls.example%2f.evil/",
+        "http:///a",
+        "http://[::1%25lo]/",
+        "http://a:b:c/",
+        "http://[::1/",
+    ],
+)
 def test_malformed_hosts_and_ports_are_refused(url):
     with pytest.raises(UrlError):
         parse_url(url)
 
 
 # -- D1: the key goes only where the connection goes -------------------------------------------
+
 
 @pytest.mark.parametrize("key", [LEGACY, PAT], ids=["legacy", "pat"])
 def test_no_spelling_sends_the_key_to_another_host(ls, foreign, key):
@@ -226,12 +243,15 @@ def test_label_studio_url_with_a_hostile_authority_is_refused(ls, foreign):
 
 # -- D2: private addresses stay blocked --------------------------------------------------------
 
+
 def test_backslash_cannot_smuggle_a_private_host_past_the_block(foreign):
     fetcher = _fetcher(block_private_urls=True)
     before = len(foreign.raw)
-    for url in (f"http://{foreign.authority}\\@93.184.216.34/../internal/x",
-                f"http://{foreign.authority}\\@93.184.216.34/img.png",
-                f"{foreign.url}/internal"):
+    for url in (
+        f"http://{foreign.authority}\\@93.184.216.34/../internal/x",
+        f"http://{foreign.authority}\\@93.184.216.34/img.png",
+        f"{foreign.url}/internal",
+    ):
         with pytest.raises(ImageFetchError) as info:
             fetcher.fetch(url)
         assert "93.184.216.34" not in str(info.value)  # never names the wrong host
@@ -244,10 +264,14 @@ def test_the_connected_address_is_checked_not_only_the_resolved_name(monkeypatch
     target = Recorder(lambda path, headers: (200, {"Content-Type": "image/png"}, PNG))
     try:
         port = target.server_address[1]
-        monkeypatch.setattr(ssrf, "_getaddrinfo", lambda *a, **k: [
-            (socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))])
-        with pytest.raises(ImageFetchError, match=r"localhost:\d+ connected to the non-public "
-                                                  r"address 127\.0\.0\.1"):
+        monkeypatch.setattr(
+            ssrf, "_getaddrinfo", lambda *a, **k: [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("93.184.216.34", port))]
+        )
+        with pytest.raises(
+            ImageFetchError,
+            match=r"localhost:\d+ connected to the non-public "
+            r"address 127\.0\.0\.1",
+        ):
             _fetcher(block_private_urls=True).fetch(f"http://localhost:{port}/img.png")
         assert target.raw == []
     finally:
@@ -255,11 +279,11 @@ def test_the_connected_address_is_checked_not_only_the_resolved_name(monkeypatch
 
 
 def test_label_studio_itself_stays_reachable_when_private_hosts_are_blocked(ls):
-    assert _fetcher(ls.url, LEGACY, block_private_urls=True).fetch(
-        "/data/upload/1/page.png") == PNG
+    assert _fetcher(ls.url, LEGACY, block_private_urls=True).fetch("/data/upload/1/page.png") == PNG
 
 
 # -- D3: a key pairs only with LABEL_STUDIO_URL; only file paths get it -------------------------
+
 
 def test_key_without_url_refuses_to_start():
     with pytest.raises(ConfigError, match="LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL"):
@@ -270,8 +294,9 @@ def test_key_without_url_refuses_to_start():
 
 @pytest.mark.parametrize("key", [LEGACY, PAT], ids=["legacy", "pat"])
 def test_setup_hostname_never_receives_the_configured_key(ls, foreign, key):
-    fetcher = ImageFetcher(Settings(label_studio_url=ls.url, label_studio_api_key=key),
-                           hostname=foreign.url, access_token="setup-token")
+    fetcher = ImageFetcher(
+        Settings(label_studio_url=ls.url, label_studio_api_key=key), hostname=foreign.url, access_token="setup-token"
+    )
     assert fetcher.fetch("/data/upload/1/page.png") == PNG
     _assert_no_secret(foreign)
 
@@ -284,13 +309,23 @@ def test_setup_hostname_gets_only_the_token_of_that_setup(foreign):
     assert len(sent) == 1 and "Token its-own-token" in sent[0]
 
 
-@pytest.mark.parametrize("value", [
-    "/api/projects/", "/api/users/", "/api/token/refresh/", "/user/account/",
-    "/data/upload/../../api/projects/", "/data/upload/%2e%2e/%2e%2e/api/projects/",
-    "/data/upload/..%2f..%2fapi/projects/", "/data/local-files/../../api/projects/",
-    "/data/upload\\..\\..\\api/projects/", "/data/uploadx/1.png", "/tasks/1/",
-    "/tasks/1/presign/../../api/projects/",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "/api/projects/",
+        "/api/users/",
+        "/api/token/refresh/",
+        "/user/account/",
+        "/data/upload/../../api/projects/",
+        "/data/upload/%2e%2e/%2e%2e/api/projects/",
+        "/data/upload/..%2f..%2fapi/projects/",
+        "/data/local-files/../../api/projects/",
+        "/data/upload\\..\\..\\api/projects/",
+        "/data/uploadx/1.png",
+        "/tasks/1/",
+        "/tasks/1/presign/../../api/projects/",
+    ],
+)
 def test_only_file_paths_are_fetched_from_label_studio(ls, value):
     before = len(ls.raw)
     fetcher = _fetcher(ls.url, LEGACY)
@@ -302,9 +337,13 @@ def test_only_file_paths_are_fetched_from_label_studio(ls, value):
 
 # -- the same cases through a real server ----------------------------------------------------------
 
+
 def _predict(srv, tasks):
-    response = requests.post(srv.url + "/predict", timeout=300, json={
-        "tasks": tasks, "project": "7.1700000000", "label_config": POLYGON_CONFIG})
+    response = requests.post(
+        srv.url + "/predict",
+        timeout=300,
+        json={"tasks": tasks, "project": "7.1700000000", "label_config": POLYGON_CONFIG},
+    )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert len(results) == len(tasks)
@@ -313,26 +352,44 @@ def _predict(srv, tasks):
 
 @pytest.mark.slow
 def test_server_never_sends_the_key_elsewhere(ls, foreign, tmp_path):
-    srv = Gunicorn(str(tmp_path / "gunicorn.log"), WORKERS=1, THREADS=2,
-                   LABEL_STUDIO_URL=ls.url, LABEL_STUDIO_API_KEY=PAT, IMAGE_FETCH_TIMEOUT=3,
-                   LOG_LEVEL="DEBUG")
+    srv = Gunicorn(
+        str(tmp_path / "gunicorn.log"),
+        WORKERS=1,
+        THREADS=2,
+        LABEL_STUDIO_URL=ls.url,
+        LABEL_STUDIO_API_KEY=PAT,
+        IMAGE_FETCH_TIMEOUT=3,
+        LOG_LEVEL="DEBUG",
+    )
     try:
         srv.wait_ready()
         hostile = hostile_urls(ls.authority, foreign.authority)
         _foreign_route.hostile_location = hostile[0]
         tasks = [{"id": i, "data": {"image": url}} for i, url in enumerate(hostile)]
-        tasks += [{"id": 100, "data": {"image": f"{foreign.url}/hop"}},
-                  {"id": 101, "data": {"image": "/api/projects/"}},
-                  {"id": 102, "data": {"image": "/data/upload/1/page.png"}}]
+        tasks += [
+            {"id": 100, "data": {"image": f"{foreign.url}/hop"}},
+            {"id": 101, "data": {"image": "/api/projects/"}},
+            {"id": 102, "data": {"image": "/data/upload/1/page.png"}},
+        ]
+
         def authorised_fetches():
-            return [h for h in ls.requests_for("/data/upload/1/page.png")
-                    if h.get("Authorization") == f"Bearer {ACCESS}"]
+            return [
+                h for h in ls.requests_for("/data/upload/1/page.png") if h.get("Authorization") == f"Bearer {ACCESS}"
+            ]
+
         before = len(authorised_fetches())
         _predict(srv, tasks)
         # An unauthenticated /setup naming the foreign host: the configured key stays home.
-        requests.post(srv.url + "/setup", timeout=10, json={
-            "project": "7.1700000000", "schema": POLYGON_CONFIG, "hostname": foreign.url,
-            "access_token": "attacker-token"}).raise_for_status()
+        requests.post(
+            srv.url + "/setup",
+            timeout=10,
+            json={
+                "project": "7.1700000000",
+                "schema": POLYGON_CONFIG,
+                "hostname": foreign.url,
+                "access_token": "attacker-token",
+            },
+        ).raise_for_status()
         _predict(srv, [{"id": 103, "data": {"image": "/data/upload/1/page.png"}}])
         assert len(authorised_fetches()) == before + 2
         assert ls.requests_for("/api/projects/") == []
@@ -346,14 +403,19 @@ def test_server_never_sends_the_key_elsewhere(ls, foreign, tmp_path):
 
 @pytest.mark.slow
 def test_server_blocks_private_hosts_however_spelled(foreign, tmp_path):
-    srv = Gunicorn(str(tmp_path / "gunicorn.log"), WORKERS=1, THREADS=2,
-                   BLOCK_PRIVATE_URLS="true", IMAGE_FETCH_TIMEOUT=3)
+    srv = Gunicorn(
+        str(tmp_path / "gunicorn.log"), WORKERS=1, THREADS=2, BLOCK_PRIVATE_URLS="true", IMAGE_FETCH_TIMEOUT=3
+    )
     try:
         srv.wait_ready()
         before = len(foreign.raw)
-        _predict(srv, [{"id": 1, "data": {"image": f"http://{foreign.authority}\\@93.184.216.34"
-                                                   f"/../internal/x"}},
-                       {"id": 2, "data": {"image": f"{foreign.url}/internal"}}])
+        _predict(
+            srv,
+            [
+                {"id": 1, "data": {"image": f"http://{foreign.authority}\\@93.184.216.34/../internal/x"}},
+                {"id": 2, "data": {"image": f"{foreign.url}/internal"}},
+            ],
+        )
         assert len(foreign.raw) == before
         log = srv.log()
         assert "BLOCK_PRIVATE_URLS" in log and "malformed URL" in log
@@ -364,9 +426,14 @@ def test_server_blocks_private_hosts_however_spelled(foreign, tmp_path):
 
 @pytest.mark.slow
 def test_server_with_a_key_but_no_url_does_not_start():
-    proc = subprocess.run([GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"], cwd=PPOCR_DIR,
-                          env=server_env(LABEL_STUDIO_API_KEY=PAT, PORT=1, HOST="127.0.0.1"),
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [GUNICORN, "--config", "gunicorn.conf.py", "_wsgi:app"],
+        cwd=PPOCR_DIR,
+        env=server_env(LABEL_STUDIO_API_KEY=PAT, PORT=1, HOST="127.0.0.1"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode != 0
     assert "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not" in proc.stderr + proc.stdout
     assert PAT not in proc.stderr + proc.stdout

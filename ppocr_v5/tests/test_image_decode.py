@@ -1,4 +1,5 @@
 """decode_image: every input shape we can meet, generated in memory with Pillow."""
+
 import io
 import struct
 import time
@@ -23,12 +24,12 @@ def encode(im: Image.Image, fmt: str, **kwargs) -> bytes:
 
 def png_header_only(width: int, height: int) -> bytes:
     """A few-byte PNG whose header claims width x height (grey, 8 bit); the data is a stub."""
+
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (struct.pack(">I", len(body)) + kind + body
-                + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
+
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-            + chunk(b"IEND", b""))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
 
 
 def near(pixel, expected, tolerance=0):
@@ -51,24 +52,27 @@ def _palette_image():
     return im
 
 
-@pytest.mark.parametrize("make, fmt, expected, tolerance", [
-    (lambda: Image.new("L", (4, 4), 100), "PNG", [100, 100, 100], 0),
-    (lambda: Image.new("1", (4, 4), 1), "PNG", [255, 255, 255], 0),
-    (lambda: Image.new("1", (4, 4), 0), "BMP", [0, 0, 0], 0),
-    (_palette_image, "PNG", [30, 200, 10], 0),
-    (_palette_image, "GIF", [30, 200, 10], 0),
-    # 16-bit grey: scaled like a browser (65535 -> 255, 32896 -> 128), not clipped to white.
-    (lambda: Image.new("I;16", (4, 4), 65535), "PNG", [255, 255, 255], 0),
-    (lambda: Image.new("I;16", (4, 4), 32896), "PNG", [128, 128, 128], 0),
-    (lambda: Image.new("I;16", (4, 4), 32896), "TIFF", [128, 128, 128], 0),
-    (lambda: Image.new("I", (4, 4), 32896), "TIFF", [128, 128, 128], 0),
-    (lambda: Image.new("I", (4, 4), 77), "TIFF", [77, 77, 77], 0),
-    (lambda: Image.new("F", (4, 4), 0.5), "TIFF", [128, 128, 128], 0),
-    (lambda: Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG", RED_BGR, 3),
-    (lambda: Image.new("CMYK", (4, 4), (0, 255, 255, 0)), "TIFF", RED_BGR, 0),
-    (lambda: Image.new("RGB", (16, 16), (255, 0, 0)), "WEBP", RED_BGR, 8),
-    (lambda: Image.new("RGB", (4, 4), (255, 0, 0)), "BMP", RED_BGR, 0),
-])
+@pytest.mark.parametrize(
+    "make, fmt, expected, tolerance",
+    [
+        (lambda: Image.new("L", (4, 4), 100), "PNG", [100, 100, 100], 0),
+        (lambda: Image.new("1", (4, 4), 1), "PNG", [255, 255, 255], 0),
+        (lambda: Image.new("1", (4, 4), 0), "BMP", [0, 0, 0], 0),
+        (_palette_image, "PNG", [30, 200, 10], 0),
+        (_palette_image, "GIF", [30, 200, 10], 0),
+        # 16-bit grey: scaled like a browser (65535 -> 255, 32896 -> 128), not clipped to white.
+        (lambda: Image.new("I;16", (4, 4), 65535), "PNG", [255, 255, 255], 0),
+        (lambda: Image.new("I;16", (4, 4), 32896), "PNG", [128, 128, 128], 0),
+        (lambda: Image.new("I;16", (4, 4), 32896), "TIFF", [128, 128, 128], 0),
+        (lambda: Image.new("I", (4, 4), 32896), "TIFF", [128, 128, 128], 0),
+        (lambda: Image.new("I", (4, 4), 77), "TIFF", [77, 77, 77], 0),
+        (lambda: Image.new("F", (4, 4), 0.5), "TIFF", [128, 128, 128], 0),
+        (lambda: Image.new("CMYK", (16, 16), (0, 255, 255, 0)), "JPEG", RED_BGR, 3),
+        (lambda: Image.new("CMYK", (4, 4), (0, 255, 255, 0)), "TIFF", RED_BGR, 0),
+        (lambda: Image.new("RGB", (16, 16), (255, 0, 0)), "WEBP", RED_BGR, 8),
+        (lambda: Image.new("RGB", (4, 4), (255, 0, 0)), "BMP", RED_BGR, 0),
+    ],
+)
 def test_colour_modes_become_the_right_bgr(make, fmt, expected, tolerance):
     im = make()
     out = decode_image(encode(im, fmt, **({"lossless": True} if fmt == "WEBP" else {})), LIMIT)
@@ -76,10 +80,13 @@ def test_colour_modes_become_the_right_bgr(make, fmt, expected, tolerance):
     assert near(out[1, 1], expected, tolerance), (fmt, im.mode, out[1, 1])
 
 
-@pytest.mark.parametrize("mode, transparent, opaque", [
-    ("RGBA", (255, 0, 0, 0), (255, 0, 0, 255)),
-    ("LA", (0, 0), (0, 255)),
-])
+@pytest.mark.parametrize(
+    "mode, transparent, opaque",
+    [
+        ("RGBA", (255, 0, 0, 0), (255, 0, 0, 255)),
+        ("LA", (0, 0), (0, 255)),
+    ],
+)
 def test_alpha_is_composited_on_white(mode, transparent, opaque):
     im = Image.new(mode, (3, 1), transparent)
     im.putpixel((1, 0), opaque)
@@ -161,12 +168,15 @@ def test_truncated_file_is_a_decode_error(fmt):
         decode_image(data[: len(data) // 2], LIMIT)
 
 
-@pytest.mark.parametrize("data, message", [
-    (b"hello, this is not an image at all", "not an image"),
-    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "not an image"),  # no Ghostscript
-    (b"\x89PNG\r\n\x1a\n", "not an image|header"),
-    (b"", "empty"),
-])
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"hello, this is not an image at all", "not an image"),
+        (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "not an image"),  # no Ghostscript
+        (b"\x89PNG\r\n\x1a\n", "not an image|header"),
+        (b"", "empty"),
+    ],
+)
 def test_non_images_are_decode_errors(data, message):
     with pytest.raises(ImageDecodeError, match=message):
         decode_image(data, LIMIT)

@@ -4,6 +4,7 @@ Two servers: one plays Label Studio (checks the Authorization header, exchanges 
 cloud URIs by redirecting to the other), one plays a foreign image host and records every header
 it receives, so we can prove the Label Studio token never reaches it.
 """
+
 import base64
 import io
 import json
@@ -31,6 +32,7 @@ SIGNATURE = "SIGSECRET42"
 def mint_jwt(**claims) -> str:
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
@@ -48,6 +50,7 @@ PNG = png_bytes()
 
 class Server(ThreadingHTTPServer):
     """Threaded HTTP server whose `route(handler, path, query)` decides every answer."""
+
     daemon_threads = True
 
     def __init__(self, route):
@@ -135,7 +138,7 @@ def foreign():
             h.send(500, b"oops", "text/plain")
         elif path == "/big-declared":
             h.send_response(200)
-            h.send_header("Content-Length", str(10 ** 9))
+            h.send_header("Content-Length", str(10**9))
             h.end_headers()
             h.wfile.write(b"x" * 100)
             h.close_connection = True
@@ -168,8 +171,9 @@ def ls(foreign):
             if body.get("refresh") != state.valid_refresh:
                 return h.json(401, {"detail": "Token is invalid or expired"})
             with state.lock:
-                access = mint_jwt(token_type="access", jti=f"a{len(state.issued)}",
-                                  exp=int(time.time()) + state.access_lifetime)
+                access = mint_jwt(
+                    token_type="access", jti=f"a{len(state.issued)}", exp=int(time.time()) + state.access_lifetime
+                )
                 state.issued.append(access)
             return h.json(200, {"access": access})
         if path == "/data/upload/forbidden.png":
@@ -220,8 +224,11 @@ def fetcher(ls_url="", key="", **overrides):
 
 # -- Label Studio files and credentials ----------------------------------------------------------
 
-@pytest.mark.parametrize("path", ["/data/upload/1/img.png", "/data/local-files/?d=dir/img.png",
-                                  "/storage-data/uploaded/?filepath=upload/1/img.png"])
+
+@pytest.mark.parametrize(
+    "path",
+    ["/data/upload/1/img.png", "/data/local-files/?d=dir/img.png", "/storage-data/uploaded/?filepath=upload/1/img.png"],
+)
 def test_label_studio_path_with_legacy_token(ls, path):
     assert fetcher(ls.url, LEGACY).fetch(path) == PNG
     assert ls.auth_headers() == [f"Token {LEGACY}"]
@@ -232,8 +239,7 @@ def test_pat_is_exchanged_then_sent_as_bearer_and_reused(ls):
     f = fetcher(ls.url, PAT)
     assert f.fetch("/data/upload/1/img.png") == PNG
     assert f.fetch("/data/upload/1/img.png") == PNG
-    assert [p for m, p, _ in ls.seen] == ["/api/token/refresh/", "/data/upload/1/img.png",
-                                          "/data/upload/1/img.png"]
+    assert [p for m, p, _ in ls.seen] == ["/api/token/refresh/", "/data/upload/1/img.png", "/data/upload/1/img.png"]
     assert ls.auth_headers()[1:] == [f"Bearer {ls.issued[0]}"] * 2
 
 
@@ -267,8 +273,11 @@ def test_setup_hostname_and_token_used_when_settings_are_empty(ls):
 
 
 def test_settings_win_over_setup_values(ls):
-    f = ImageFetcher(Settings(label_studio_url=ls.url, label_studio_api_key=LEGACY),
-                     hostname="http://127.0.0.1:9", access_token="wrong")
+    f = ImageFetcher(
+        Settings(label_studio_url=ls.url, label_studio_api_key=LEGACY),
+        hostname="http://127.0.0.1:9",
+        access_token="wrong",
+    )
     assert f.fetch("/data/upload/1/img.png") == PNG
 
 
@@ -300,6 +309,7 @@ def test_forbidden_with_pat_mentions_expired_or_revoked(ls):
 
 # -- the token stays home --------------------------------------------------------------------
 
+
 def test_foreign_url_gets_no_token(ls, foreign):
     # Both servers are 127.0.0.1: only the port tells them apart, and it must.
     assert fetcher(ls.url, LEGACY).fetch(foreign.url + "/img.png") == PNG
@@ -311,8 +321,10 @@ def test_absolute_url_to_label_studio_gets_the_token(ls):
     assert ls.auth_headers() == [f"Token {LEGACY}"]
 
 
-@pytest.mark.parametrize("uri", ["s3://bucket/dir/img.png", "gs://bucket/img.png",
-                                 "azure-blob://container/img.png", "azure-spi://container/i.png"])
+@pytest.mark.parametrize(
+    "uri",
+    ["s3://bucket/dir/img.png", "gs://bucket/img.png", "azure-blob://container/img.png", "azure-spi://container/i.png"],
+)
 def test_cloud_uri_is_presigned_by_label_studio_without_leaking_the_token(ls, foreign, uri):
     assert fetcher(ls.url, PAT).fetch(uri, task_id=42) == PNG
     assert ls.presigned == [uri]
@@ -340,6 +352,7 @@ def test_redirect_from_foreign_host_back_to_label_studio(ls, foreign):
 
 
 # -- redirects, schemes, data: URIs ----------------------------------------------------------
+
 
 def test_five_redirects_are_followed(foreign):
     assert fetcher().fetch(foreign.url + "/chain/5") == PNG
@@ -381,29 +394,33 @@ def test_oversize_data_uri_is_refused_before_decoding():
         fetcher(max_image_bytes=1000).fetch(uri)
 
 
-@pytest.mark.parametrize("url, reason", [
-    ("file:///etc/passwd", "scheme 'file'"),
-    ("ftp://example.com/img.png", "scheme 'ftp'"),
-    ("gopher://example.com/", "scheme 'gopher'"),
-    ("javascript:alert(1)", "scheme 'javascript'"),
-    ("file:/etc/passwd", "scheme 'file'"),
-    ("C:\\images\\receipt.png", "scheme 'c'"),
-    ("", "empty"),
-    ("   ", "empty"),
-    ("images/img.png", "neither an absolute URL nor a Label Studio path"),
-    ("//example.com/img.png", "protocol-relative"),
-    ("http://[::1/img.png", "malformed URL"),
-    ("http://127.0.0.1:99999/img.png", "malformed URL|cannot download"),
-    (None, "NoneType, not a URL string"),
-    (123, "int, not a URL string"),
-    (["http://x/img.png"], "list, not a URL string"),
-])
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("file:///etc/passwd", "scheme 'file'"),
+        ("ftp://example.com/img.png", "scheme 'ftp'"),
+        ("gopher://example.com/", "scheme 'gopher'"),
+        ("javascript:alert(1)", "scheme 'javascript'"),
+        ("file:/etc/passwd", "scheme 'file'"),
+        ("C:\\images\\receipt.png", "scheme 'c'"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ("images/img.png", "neither an absolute URL nor a Label Studio path"),
+        ("//example.com/img.png", "protocol-relative"),
+        ("http://[::1/img.png", "malformed URL"),
+        ("http://127.0.0.1:99999/img.png", "malformed URL|cannot download"),
+        (None, "NoneType, not a URL string"),
+        (123, "int, not a URL string"),
+        (["http://x/img.png"], "list, not a URL string"),
+    ],
+)
 def test_refused_inputs(url, reason):
     with pytest.raises(ImageFetchError, match=reason):
         fetcher().fetch(url)
 
 
 # -- failures: time, status, size --------------------------------------------------------------
+
 
 def test_silent_server_times_out_quickly(silent_url):
     start = time.monotonic()
@@ -446,6 +463,7 @@ def test_size_limit_is_inclusive(foreign):
 
 # -- private addresses -------------------------------------------------------------------------
 
+
 def test_block_private_refuses_loopback_hosts_but_not_label_studio(ls, foreign):
     f = fetcher(ls.url, LEGACY, block_private_urls=True)
     assert f.fetch("/data/upload/1/img.png") == PNG  # Label Studio itself is always allowed
@@ -467,18 +485,33 @@ def test_block_private_off_by_default(foreign):
     assert fetcher().fetch(foreign.url + "/img.png") == PNG
 
 
-@pytest.mark.parametrize("ip, public", [
-    ("8.8.8.8", True), ("2606:4700:4700::1111", True),
-    ("10.1.2.3", False), ("172.16.0.1", False), ("192.168.1.1", False), ("127.0.0.1", False),
-    ("169.254.169.254", False), ("0.0.0.0", False), ("100.64.0.1", False), ("240.0.0.1", False),
-    ("224.0.0.1", False), ("::1", False), ("fe80::1%eth0", False), ("fc00::1", False),
-    ("::ffff:10.0.0.1", False), ("::ffff:8.8.8.8", True),
-])
+@pytest.mark.parametrize(
+    "ip, public",
+    [
+        ("8.8.8.8", True),
+        ("2606:4700:4700::1111", True),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("127.0.0.1", False),
+        ("169.254.169.254", False),
+        ("0.0.0.0", False),
+        ("100.64.0.1", False),
+        ("240.0.0.1", False),
+        ("224.0.0.1", False),
+        ("::1", False),
+        ("fe80::1%eth0", False),
+        ("fc00::1", False),
+        ("::ffff:10.0.0.1", False),
+        ("::ffff:8.8.8.8", True),
+    ],
+)
 def test_public_address_classification(ip, public):
     assert is_public_address(ip) is public
 
 
 # -- secrets stay out of logs and messages -------------------------------------------------------
+
 
 @pytest.fixture
 def log_redaction():
@@ -496,9 +529,11 @@ def test_nothing_secret_is_logged(ls, foreign, caplog, log_redaction):
     good = fetcher(ls.url, PAT)
     good.fetch("s3://bucket/img.png", task_id=1)
     messages = []
-    for f, url in ((fetcher(ls.url, "wrong" + LEGACY), "/data/upload/1/img.png"),
-                   (good, f"{foreign.url}/missing?X-Amz-Signature={SIGNATURE}"),
-                   (good, f"{ls.url}/nope?token={SIGNATURE}")):
+    for f, url in (
+        (fetcher(ls.url, "wrong" + LEGACY), "/data/upload/1/img.png"),
+        (good, f"{foreign.url}/missing?X-Amz-Signature={SIGNATURE}"),
+        (good, f"{ls.url}/nope?token={SIGNATURE}"),
+    ):
         with pytest.raises(ImageFetchError) as info:
             f.fetch(url)
         messages.append(str(info.value))
@@ -508,8 +543,7 @@ def test_nothing_secret_is_logged(ls, foreign, caplog, log_redaction):
 
 
 def test_safe_url_strips_credentials_and_query():
-    assert safe_url("https://user:pw@example.com:8443/a/b.png?sig=1#frag") == \
-        "https://example.com:8443/a/b.png?…"
+    assert safe_url("https://user:pw@example.com:8443/a/b.png?sig=1#frag") == "https://example.com:8443/a/b.png?…"
     assert safe_url("data:image/png;base64,AAAA") == "data: URI"
     assert len(safe_url("http://h/" + "a" * 500)) <= 201
 

@@ -1,5 +1,6 @@
 """images/sources.py without sockets: how a task's image value is routed, and which Label Studio paths
 may carry the key. The same rules are exercised over HTTP in test_image_fetch and test_hostile_urls."""
+
 import base64
 import urllib.parse
 
@@ -10,31 +11,37 @@ from ocr_backend.errors import ImageFetchError
 from ocr_backend.images.sources import LabelStudioFiles, SourceKind, classify, label_studio_base, scheme_of
 
 
-@pytest.mark.parametrize("value, kind, scheme", [
-    ("data:image/png;base64,AAAA", SourceKind.DATA_URI, "data"),
-    ("DATA:text/plain,x", SourceKind.DATA_URI, "data"),
-    ("/data/upload/1/a.png", SourceKind.LABEL_STUDIO_PATH, ""),
-    ("/api/projects/", SourceKind.LABEL_STUDIO_PATH, ""),  # routed here, refused by LabelStudioFiles
-    ("s3://bucket/a.png", SourceKind.CLOUD_URI, "s3"),
-    ("GS://bucket/a.png", SourceKind.CLOUD_URI, "gs"),
-    ("azure-blob://c/a.png", SourceKind.CLOUD_URI, "azure-blob"),
-    ("azure-spi://c/a.png", SourceKind.CLOUD_URI, "azure-spi"),
-    ("http://h/a.png", SourceKind.WEB_URL, "http"),
-    ("HTTPS://h/a.png", SourceKind.WEB_URL, "https"),
-])
+@pytest.mark.parametrize(
+    "value, kind, scheme",
+    [
+        ("data:image/png;base64,AAAA", SourceKind.DATA_URI, "data"),
+        ("DATA:text/plain,x", SourceKind.DATA_URI, "data"),
+        ("/data/upload/1/a.png", SourceKind.LABEL_STUDIO_PATH, ""),
+        ("/api/projects/", SourceKind.LABEL_STUDIO_PATH, ""),  # routed here, refused by LabelStudioFiles
+        ("s3://bucket/a.png", SourceKind.CLOUD_URI, "s3"),
+        ("GS://bucket/a.png", SourceKind.CLOUD_URI, "gs"),
+        ("azure-blob://c/a.png", SourceKind.CLOUD_URI, "azure-blob"),
+        ("azure-spi://c/a.png", SourceKind.CLOUD_URI, "azure-spi"),
+        ("http://h/a.png", SourceKind.WEB_URL, "http"),
+        ("HTTPS://h/a.png", SourceKind.WEB_URL, "https"),
+    ],
+)
 def test_classify_routes_each_kind(value, kind, scheme):
     source = classify(value)
     assert (source.kind, source.value, source.scheme) == (kind, value, scheme)
 
 
-@pytest.mark.parametrize("value, message", [
-    ("", "the image URL is empty"),
-    ("//h/a.png?sig=1", r"protocol-relative URL http://h/a.png\?… is not supported"),
-    ("images/a.png", "neither an absolute URL nor a Label Studio path"),
-    ("file:///etc/passwd", "unsupported URL scheme 'file'"),
-    ("C:\\img\\a.png", "unsupported URL scheme 'c'"),
-    ("ftp://h/a.png?sig=1", r"scheme 'ftp' in ftp://h/a.png\?…; use http\(s\), data:"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("", "the image URL is empty"),
+        ("//h/a.png?sig=1", r"protocol-relative URL http://h/a.png\?… is not supported"),
+        ("images/a.png", "neither an absolute URL nor a Label Studio path"),
+        ("file:///etc/passwd", "unsupported URL scheme 'file'"),
+        ("C:\\img\\a.png", "unsupported URL scheme 'c'"),
+        ("ftp://h/a.png?sig=1", r"scheme 'ftp' in ftp://h/a.png\?…; use http\(s\), data:"),
+    ],
+)
 def test_classify_refuses_with_todays_messages(value, message):
     with pytest.raises(ImageFetchError, match=message) as info:
         classify(value)
@@ -74,8 +81,7 @@ def test_cloud_uris_go_to_the_presign_endpoint_of_their_task():
 
 
 def test_web_urls_are_read_strictly():
-    assert files().download_url(classify("HTTP://Foreign.Example/a.png?s=1")).origin == \
-        ("http", "foreign.example", 80)
+    assert files().download_url(classify("HTTP://Foreign.Example/a.png?s=1")).origin == ("http", "foreign.example", 80)
 
 
 def test_data_uris_are_not_downloaded():
@@ -91,20 +97,38 @@ def test_no_label_studio_url_asks_for_one():
             f.download_url(classify("/data/upload/1/a.png"))
 
 
-@pytest.mark.parametrize("path", [
-    "/data/upload/1/a.png", "/data/local-files/", "/data/local-files", "/storage-data/uploaded/",
-    "/tasks/1/presign/", "/projects/2/presign",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/data/upload/1/a.png",
+        "/data/local-files/",
+        "/data/local-files",
+        "/storage-data/uploaded/",
+        "/tasks/1/presign/",
+        "/projects/2/presign",
+    ],
+)
 def test_file_paths_are_allowed(path):
     files().check_file_path(parse_url("http://ls.example:8080" + path))
 
 
-@pytest.mark.parametrize("path", [
-    "/", "/api/projects/", "/api/token/refresh/", "/data/uploadx/1.png", "/data/local-files/x",
-    "/tasks/1/", "/tasks/1/presign/extra", "/data/upload/../../api/projects/",
-    "/data/upload/%2e%2e/%2e%2e/api/", "/data/upload/..%2f..%2fapi/", "/data/upload/./a.png",
-    "/data/upload/%5c..%5capi/",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/api/projects/",
+        "/api/token/refresh/",
+        "/data/uploadx/1.png",
+        "/data/local-files/x",
+        "/tasks/1/",
+        "/tasks/1/presign/extra",
+        "/data/upload/../../api/projects/",
+        "/data/upload/%2e%2e/%2e%2e/api/",
+        "/data/upload/..%2f..%2fapi/",
+        "/data/upload/./a.png",
+        "/data/upload/%5c..%5capi/",
+    ],
+)
 def test_other_paths_are_refused(path):
     with pytest.raises(ImageFetchError, match="is not a Label Studio file path"):
         files().check_file_path(parse_url("http://ls.example:8080" + path))

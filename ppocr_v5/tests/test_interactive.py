@@ -3,18 +3,16 @@ detection and answered under their own ids; a block of several lines is split in
 
 Fast tests use a fake engine; the `slow` ones read real corpus pages (upright, turned 90 degrees,
 skewed 7 degrees) with the real models and hold the re-recognised text to CER <= 0.05."""
+
 import io
 import math
 import random
 
-import corpus
 import cv2
 import numpy as np
 import pytest
-from fake_engine import FakeEngine
 from PIL import Image
 
-import model
 from ocr_backend.core import geometry
 from ocr_backend.images import crops
 from ocr_backend.labelstudio import decode
@@ -25,12 +23,16 @@ from ocr_backend.service.predict import predict_tasks
 from ocr_backend.service.task_step import TaskStep
 from ocr_backend.settings import Settings
 
+import corpus
+import model
+from fake_engine import FakeEngine
+
 RECT_LABELS_CONFIG = """<View><Image name="image" value="$image"/>
   <RectangleLabels name="bbox" toName="image" smart="true"><Label value="Text"/><Label value="Title"/></RectangleLabels>
   <PolygonLabels name="poly" toName="image" smart="true"><Label value="Text"/><Label value="Title"/></PolygonLabels>
   <TextArea name="transcription" toName="image" perRegion="true"/></View>"""
 TAGS = parse_label_config(RECT_LABELS_CONFIG)
-SPLIT_TAGS = parse_label_config(corpus.RECTANGLE_CONFIG)   # Rectangle + separate Labels + TextArea
+SPLIT_TAGS = parse_label_config(corpus.RECTANGLE_CONFIG)  # Rectangle + separate Labels + TextArea
 
 
 def rect_item(rid, x, y, w, h, W, H, rotation=0.0, label=None, kind="rectanglelabels"):
@@ -38,15 +40,33 @@ def rect_item(rid, x, y, w, h, W, H, rotation=0.0, label=None, kind="rectanglela
     value = {"x": 100 * x / W, "y": 100 * y / H, "width": 100 * w / W, "height": 100 * h / H, "rotation": rotation}
     if kind == "rectanglelabels":
         value["rectanglelabels"] = [label] if label else []
-    return {"id": rid, "from_name": "bbox", "to_name": "image", "type": kind, "value": value,
-            "original_width": W, "original_height": H, "image_rotation": 0}
+    return {
+        "id": rid,
+        "from_name": "bbox",
+        "to_name": "image",
+        "type": kind,
+        "value": value,
+        "original_width": W,
+        "original_height": H,
+        "image_rotation": 0,
+    }
 
 
 def poly_item(rid, points, W, H, label=None):
-    value = {"points": [[100 * x / W, 100 * y / H] for x, y in points], "closed": True,
-             "polygonlabels": [label] if label else []}
-    return {"id": rid, "from_name": "poly", "to_name": "image", "type": "polygonlabels", "value": value,
-            "original_width": W, "original_height": H}
+    value = {
+        "points": [[100 * x / W, 100 * y / H] for x, y in points],
+        "closed": True,
+        "polygonlabels": [label] if label else [],
+    }
+    return {
+        "id": rid,
+        "from_name": "poly",
+        "to_name": "image",
+        "type": "polygonlabels",
+        "value": value,
+        "original_width": W,
+        "original_height": H,
+    }
 
 
 def png(image):
@@ -69,16 +89,36 @@ def regions_by_id(items):
 
 # --- parsing the drawn regions ----------------------------------------------------------------
 
+
 def test_drawn_regions_are_parsed_in_pixels_with_their_labels():
     W, H = 1000, 500
-    context = {"result": [
-        rect_item("a", 100, 50, 200, 40, W, H, rotation=90, label="Title"),
-        poly_item("b", [(10, 10), (60, 10), (60, 30)], W, H),
-        {"id": "c", "from_name": "bbox", "to_name": "other_image", "type": "rectanglelabels",
-         "value": {"x": 1, "y": 1, "width": 1, "height": 1}},                  # another image
-        {"id": "d", "from_name": "keypoint", "to_name": "image", "type": "keypointlabels", "value": {"x": 1, "y": 1}},
-        {"id": "e", "from_name": "bbox", "to_name": "image", "type": "rectanglelabels", "value": {"x": 1}},  # broken
-    ]}
+    context = {
+        "result": [
+            rect_item("a", 100, 50, 200, 40, W, H, rotation=90, label="Title"),
+            poly_item("b", [(10, 10), (60, 10), (60, 30)], W, H),
+            {
+                "id": "c",
+                "from_name": "bbox",
+                "to_name": "other_image",
+                "type": "rectanglelabels",
+                "value": {"x": 1, "y": 1, "width": 1, "height": 1},
+            },  # another image
+            {
+                "id": "d",
+                "from_name": "keypoint",
+                "to_name": "image",
+                "type": "keypointlabels",
+                "value": {"x": 1, "y": 1},
+            },
+            {
+                "id": "e",
+                "from_name": "bbox",
+                "to_name": "image",
+                "type": "rectanglelabels",
+                "value": {"x": 1},
+            },  # broken
+        ]
+    }
     regions = decode.regions(context["result"], W, H, TAGS)
     assert [r.id for r in regions] == ["a", "b"]
     a, b = regions
@@ -90,14 +130,24 @@ def test_drawn_regions_are_parsed_in_pixels_with_their_labels():
 
 def test_a_label_from_a_separate_labels_tag_is_kept():
     W, H = 100, 100
-    context = {"result": [rect_item("r", 10, 10, 50, 10, W, H, kind="rectangle"),
-                          {"id": "r", "from_name": "label", "to_name": "image", "type": "labels",
-                           "value": {"x": 10, "y": 10, "width": 50, "height": 10, "labels": ["Handwriting"]}}]}
+    context = {
+        "result": [
+            rect_item("r", 10, 10, 50, 10, W, H, kind="rectangle"),
+            {
+                "id": "r",
+                "from_name": "label",
+                "to_name": "image",
+                "type": "labels",
+                "value": {"x": 10, "y": 10, "width": 50, "height": 10, "labels": ["Handwriting"]},
+            },
+        ]
+    }
     (region,) = decode.regions(context["result"], W, H, SPLIT_TAGS)
     assert region.label == "Handwriting"
 
 
 # --- crops --------------------------------------------------------------------------------------
+
 
 def gradient_page(W=300, H=200):
     ys, xs = np.mgrid[0:H, 0:W]
@@ -120,19 +170,19 @@ def test_rotated_rectangle_crop_is_rectified():
     quad = [(40, 70), (40, 30), (140, 30), (140, 70)]
     assert all(math.dist(a, b) < 1e-9 for a, b in zip(corners, quad))
     crop = crops.crop_region(page, corners, rectified=True)
-    expected = np.rot90(page[30:70, 40:140], k=-1)   # turned clockwise so the drawn width is horizontal
+    expected = np.rot90(page[30:70, 40:140], k=-1)  # turned clockwise so the drawn width is horizontal
     assert crop.image.shape == expected.shape
     assert np.abs(crop.image.astype(int) - expected).max() <= 2
 
 
 def test_polygon_crop_masks_the_outside_with_the_background():
     page = np.full((100, 200, 3), 250, np.uint8)
-    page[:, 100:] = 0                         # a dark neighbour to the right
+    page[:, 100:] = 0  # a dark neighbour to the right
     triangle = [(20, 10), (150, 10), (20, 90)]
     crop = crops.crop_region(page, triangle, rectified=False)
     assert crop.image.shape[:2] == (80, 130)
-    assert crop.image[75, 125].tolist() == [250, 250, 250]   # outside the triangle: painted as paper
-    assert crop.image[5, 100].tolist() == [0, 0, 0]          # inside: untouched
+    assert crop.image[75, 125].tolist() == [250, 250, 250]  # outside the triangle: painted as paper
+    assert crop.image[5, 100].tolist() == [0, 0, 0]  # inside: untouched
 
 
 def text_block(lines):
@@ -153,12 +203,17 @@ def test_looks_multiline_counts_stacked_lines_not_loose_margins():
 
 # --- predicting with a fake engine ------------------------------------------------------------
 
+
 def test_each_drawn_region_is_answered_under_its_own_id_without_detection():
     W, H = 300, 200
     page = np.full((H, W, 3), 255, np.uint8)
     cv2.putText(page, "text", (45, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.8, (0, 0, 0), 2)
-    context = {"result": [rect_item("r1", 40, 30, 100, 40, W, H, label="Title"),
-                          poly_item("p1", [(40, 30), (140, 30), (140, 70), (40, 70)], W, H)]}
+    context = {
+        "result": [
+            rect_item("r1", 40, 30, 100, 40, W, H, label="Title"),
+            poly_item("p1", [(40, 30), (140, 30), (140, 70), (40, 70)], W, H),
+        ]
+    }
     engine = FakeEngine()
     settings = Settings(default_label="Title")
     regions = decode.regions(context["result"], W, H, TAGS)
@@ -166,9 +221,9 @@ def test_each_drawn_region_is_answered_under_its_own_id_without_detection():
     got = regions_by_id(items)
     assert set(got) == {"r1", "p1"} and engine.detected == 0
     assert got["r1"]["rectanglelabels"]["value"]["rectanglelabels"] == ["Title"]
-    assert got["r1"]["rectanglelabels"]["value"]["x"] == context["result"][0]["value"]["x"]   # geometry echoed
+    assert got["r1"]["rectanglelabels"]["value"]["x"] == context["result"][0]["value"]["x"]  # geometry echoed
     assert got["r1"]["textarea"]["value"]["text"] == ["100x40"]
-    assert got["p1"]["polygonlabels"]["value"]["polygonlabels"] == ["Title"]   # DEFAULT_LABEL for unlabelled
+    assert got["p1"]["polygonlabels"]["value"]["polygonlabels"] == ["Title"]  # DEFAULT_LABEL for unlabelled
     assert got["p1"]["textarea"]["value"]["text"] == ["100x40"]
     assert scores == [0.9, 0.9]
 
@@ -178,8 +233,9 @@ def test_transcription_off_returns_geometry_and_label_only():
     page = np.full((H, W, 3), 255, np.uint8)
     context = {"result": [rect_item("r1", 40, 30, 100, 40, W, H)]}
     engine = FakeEngine()
-    items, _ = interactive.predict_regions(page, decode.regions(context["result"], W, H, TAGS), TAGS, engine,
-                                           Settings(include_transcription=False))
+    items, _ = interactive.predict_regions(
+        page, decode.regions(context["result"], W, H, TAGS), TAGS, engine, Settings(include_transcription=False)
+    )
     assert [it["type"] for it in items] == ["rectanglelabels"] and not engine.recognized
 
 
@@ -196,15 +252,31 @@ def test_a_block_of_lines_is_split_into_new_regions_in_page_coordinates():
     W, H = 500, 300
     page = np.full((H, W, 3), 255, np.uint8)
     block = text_block(["first line of text", "second line", "third line here"])
-    page[100:100 + block.shape[0], 50:50 + block.shape[1]] = block
+    page[100 : 100 + block.shape[0], 50 : 50 + block.shape[1]] = block
     bh = block.shape[0]
     margin = interactive.DETECT_MARGIN
     # Lines as the detector would see them in the padded crop (block drawn from (50, 100)).
-    boxes = [[(10 + margin, y + margin), (400 + margin, y + margin), (400 + margin, y + 30 + margin),
-              (10 + margin, y + 30 + margin)] for y in (50, 10, 90)]      # out of order on purpose
+    boxes = [
+        [
+            (10 + margin, y + margin),
+            (400 + margin, y + margin),
+            (400 + margin, y + 30 + margin),
+            (10 + margin, y + 30 + margin),
+        ]
+        for y in (50, 10, 90)
+    ]  # out of order on purpose
     engine = FakeEngine(boxes=boxes)
-    context = {"result": [{"id": "blk", "from_name": "bbox", "to_name": "image", "type": "rectangle",
-                           "value": {"x": 10.0, "y": 100 / 3, "width": 84.0, "height": 100 * bh / H, "rotation": 0}}]}
+    context = {
+        "result": [
+            {
+                "id": "blk",
+                "from_name": "bbox",
+                "to_name": "image",
+                "type": "rectangle",
+                "value": {"x": 10.0, "y": 100 / 3, "width": 84.0, "height": 100 * bh / H, "rotation": 0},
+            }
+        ]
+    }
     regions = decode.regions(context["result"], W, H, SPLIT_TAGS)
     items, _ = interactive.predict_regions(page, regions, SPLIT_TAGS, engine, Settings())
     got = regions_by_id(items)
@@ -212,7 +284,7 @@ def test_a_block_of_lines_is_split_into_new_regions_in_page_coordinates():
     assert got["blk"]["textarea"]["value"]["text"] == ["390x30\n390x30\n390x30"]
     new = [r for rid, r in got.items() if rid != "blk"]
     tops = [r["rectangle"]["value"]["y"] * H / 100 for r in new]
-    assert tops == [pytest.approx(100 + y) for y in (10, 50, 90)]          # reading order, page pixels
+    assert tops == [pytest.approx(100 + y) for y in (10, 50, 90)]  # reading order, page pixels
     assert all(r["rectangle"]["value"]["x"] * W / 100 == pytest.approx(60) for r in new)
     assert all(r["labels"]["value"]["labels"] == ["Text"] for r in new)
 
@@ -224,8 +296,9 @@ def test_backend_dispatches_requests_with_drawn_regions_to_interactive_mode(monk
     monkeypatch.setattr(model, "get_engine", lambda settings: engine)
     monkeypatch.setattr(model, "_fetcher", lambda *a: type("F", (), {"fetch": lambda self, url, tid=None: png(page)})())
     backend = model.PPOCRv5Backend(label_config=RECT_LABELS_CONFIG)
-    out = backend.predict([{"id": 1, "data": {"image": "http://x/1.png"}}],
-                          context={"result": [rect_item("r9", 40, 30, 100, 40, W, H)]})
+    out = backend.predict(
+        [{"id": 1, "data": {"image": "http://x/1.png"}}], context={"result": [rect_item("r9", 40, 30, 100, 40, W, H)]}
+    )
     assert len(out) == 1 and {it["id"] for it in out[0]["result"]} == {"r9"}
     assert regions_by_id(out[0]["result"])["r9"]["textarea"]["value"]["text"] == ["100x40"]
 
@@ -245,7 +318,7 @@ def page_and_lines(page_id):
     gt = corpus.load_gt(page_id)
     image = cv2.imread(f"{corpus.PUBLIC}/images/{page_id}.png")
     care = [line for line in gt["lines"] if not line["ignore"] and len(line["text"]) >= 4]
-    return image, care[3:3 + LINES_PER_PAGE]
+    return image, care[3 : 3 + LINES_PER_PAGE]
 
 
 def cer(pairs):
@@ -275,13 +348,28 @@ def variants(image, lines):
             upright.append(rect_item(f"u{i}", x0, y0, x1 - x0, y1 - y0, W, H))
     out.append(("upright", image, upright))
 
-    turned = np.ascontiguousarray(np.rot90(image))   # counter-clockwise: (x, y) -> (y, W - x)
-    out.append(("turned 90", turned, [
-        rect_item(f"t{i}", line["bbox"][1], W - line["bbox"][0], line["bbox"][2] - line["bbox"][0],
-                  line["bbox"][3] - line["bbox"][1], H, W, rotation=270)
-        for i, line in enumerate(lines)]))
+    turned = np.ascontiguousarray(np.rot90(image))  # counter-clockwise: (x, y) -> (y, W - x)
+    out.append(
+        (
+            "turned 90",
+            turned,
+            [
+                rect_item(
+                    f"t{i}",
+                    line["bbox"][1],
+                    W - line["bbox"][0],
+                    line["bbox"][2] - line["bbox"][0],
+                    line["bbox"][3] - line["bbox"][1],
+                    H,
+                    W,
+                    rotation=270,
+                )
+                for i, line in enumerate(lines)
+            ],
+        )
+    )
 
-    mat = cv2.getRotationMatrix2D((W / 2, H / 2), -7, 1.0)   # 7 degrees clockwise on screen
+    mat = cv2.getRotationMatrix2D((W / 2, H / 2), -7, 1.0)  # 7 degrees clockwise on screen
     skewed = cv2.warpAffine(image, mat, (W, H), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255))
     skew_items = []
     for i, line in enumerate(lines):
@@ -309,7 +397,7 @@ def test_drawn_lines_are_reread_from_real_pages_upright_turned_and_skewed(engine
         step = TaskStep(TAGS, engine, Settings(), "v", {"result": context_items})
         (pred,) = predict_tasks(tasks, step, serving(png(page)))
         got = regions_by_id(pred["result"])
-        assert set(got) == {it["id"] for it in context_items}, name       # same ids, nothing added
+        assert set(got) == {it["id"] for it in context_items}, name  # same ids, nothing added
         texts = [got[it["id"]]["textarea"]["value"]["text"][0] for it in context_items]
         report[name] = cer([(line["text"], text) for line, text in zip(lines, texts)])
     print(page_id, report)
@@ -322,7 +410,7 @@ def test_a_drawn_block_comes_back_as_its_lines(engine):
     image, _ = page_and_lines("en_caption_p040")
     H, W = image.shape[:2]
     gt = [line for line in corpus.load_gt("en_caption_p040")["lines"] if not line["ignore"]]
-    block = gt[2:6]    # four consecutive body lines
+    block = gt[2:6]  # four consecutive body lines
     x0 = min(line["bbox"][0] for line in block) - 6
     y0 = min(line["bbox"][1] for line in block) - 6
     x1 = max(line["bbox"][2] for line in block) + 6
@@ -334,9 +422,8 @@ def test_a_drawn_block_comes_back_as_its_lines(engine):
     new = [r for rid, r in got.items() if rid != "blk"]
     assert len(new) == len(block)
     score = corpus.scorer()
-    for line, region in zip(block, new):           # reading order: GT order of this block
-        corners = [(x, y) for x, y in geometry.ls_rect_to_pixels(
-            region["rectanglelabels"]["value"], W, H)]
+    for line, region in zip(block, new):  # reading order: GT order of this block
+        corners = [(x, y) for x, y in geometry.ls_rect_to_pixels(region["rectanglelabels"]["value"], W, H)]
         assert score.iou(score.to_box({"points": corners}), line["bbox"]) >= 0.5
     texts = [r["textarea"]["value"]["text"][0] for r in new]
     assert cer([(line["text"], text) for line, text in zip(block, texts)]) <= 0.05

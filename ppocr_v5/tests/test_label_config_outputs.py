@@ -1,23 +1,24 @@
 """The label config decides the output: which geometry tag, which label, whether text comes along;
 and every /predict uses the config it was sent with, also concurrently."""
+
 import concurrent.futures
 import io
 
 import numpy as np
 import pytest
-from fake_engine import FakeEngine
 from PIL import Image
 
-import model
 from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.types import TextLine
 
+import model
+from fake_engine import FakeEngine
+
 W, H = 400, 200
 STRAIGHT = TextLine(points=((40, 20), (240, 20), (240, 40), (40, 40)), text="hello", score=0.9)
 # 200 px long, 20 px thick, turned 10 degrees clockwise on screen.
-SKEWED = TextLine(points=((100.0, 100.0), (296.96, 134.73), (293.49, 154.42), (96.53, 119.70)), text="skew",
-                  score=0.8)
+SKEWED = TextLine(points=((100.0, 100.0), (296.96, 134.73), (293.49, 154.42), (96.53, 119.70)), text="skew", score=0.8)
 
 
 def config(geometry_tags, textarea=True):
@@ -32,8 +33,15 @@ def by_type(items):
     return {it["type"]: it for it in items}
 
 
-@pytest.mark.parametrize("tag, shape", [("Polygon", "polygon"), ("Rectangle", "rectangle"),
-                                        ("PolygonLabels", "polygon"), ("RectangleLabels", "rectangle")])
+@pytest.mark.parametrize(
+    "tag, shape",
+    [
+        ("Polygon", "polygon"),
+        ("Rectangle", "rectangle"),
+        ("PolygonLabels", "polygon"),
+        ("RectangleLabels", "rectangle"),
+    ],
+)
 def test_every_geometry_tag_kind_is_understood(tag, shape):
     body = LABELS if tag.endswith("Labels") else ""
     tags = parse_label_config(config(f'<{tag} name="g" toName="image">{body}</{tag}>'))
@@ -62,16 +70,21 @@ def test_skewed_line_gets_a_rotated_rectangle_and_straight_line_an_axis_aligned_
     assert straight == {"x": 10.0, "y": 10.0, "width": 50.0, "height": 10.0, "rotation": 0.0}
 
 
-@pytest.mark.parametrize("attr, default, expected", [
-    ("", "", "Text"),                       # first label
-    ("", "Title", "Title"),                 # DEFAULT_LABEL names another
-    ("", "Missing", "Text"),                # DEFAULT_LABEL not in this config
-    ('predicted_values="Stamp"', "Title", "Stamp"),        # the project's attribute wins
-    ('predicted_values="Nope, Title,Stamp"', "", "Title"),  # first listed that exists
-])
+@pytest.mark.parametrize(
+    "attr, default, expected",
+    [
+        ("", "", "Text"),  # first label
+        ("", "Title", "Title"),  # DEFAULT_LABEL names another
+        ("", "Missing", "Text"),  # DEFAULT_LABEL not in this config
+        ('predicted_values="Stamp"', "Title", "Stamp"),  # the project's attribute wins
+        ('predicted_values="Nope, Title,Stamp"', "", "Title"),  # first listed that exists
+    ],
+)
 def test_label_choice(attr, default, expected):
-    for geometry in (f'<RectangleLabels name="g" toName="image" {attr}>{LABELS}</RectangleLabels>',
-                     f'<Labels name="l" toName="image" {attr}>{LABELS}</Labels><Polygon name="g" toName="image"/>'):
+    for geometry in (
+        f'<RectangleLabels name="g" toName="image" {attr}>{LABELS}</RectangleLabels>',
+        f'<Labels name="l" toName="image" {attr}>{LABELS}</Labels><Polygon name="g" toName="image"/>',
+    ):
         tags = parse_label_config(config(geometry))
         items = encode.encode_lines([STRAIGHT], tags, W, H, "polygon", label=default)
         labelled = [it for it in items if it["type"] in ("labels", "rectanglelabels")]
@@ -89,6 +102,7 @@ def test_no_textarea_or_no_transcription_means_regions_without_text():
 
 # --- one backend instance, configs alternating (also from threads) ----------------------------
 
+
 class FakeFetcher:
     def __init__(self):
         buf = io.BytesIO()
@@ -100,12 +114,14 @@ class FakeFetcher:
 
 
 POLY_CONFIG = config('<PolygonLabels name="poly" toName="image"><Label value="Line"/></PolygonLabels>')
-RECT_CONFIG = ('<View><Image name="img" value="$picture"/><Rectangle name="box" toName="img"/>'
-               '<Labels name="kind" toName="img"><Label value="Word"/></Labels></View>')
+RECT_CONFIG = (
+    '<View><Image name="img" value="$picture"/><Rectangle name="box" toName="img"/>'
+    '<Labels name="kind" toName="img"><Label value="Word"/></Labels></View>'
+)
 
 
 def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeypatch):
-    engine = FakeEngine(lines=[STRAIGHT], delay=0.01)   # slow enough that concurrent requests overlap
+    engine = FakeEngine(lines=[STRAIGHT], delay=0.01)  # slow enough that concurrent requests overlap
     monkeypatch.setattr(model, "get_engine", lambda settings: engine)
     fetcher = FakeFetcher()
     monkeypatch.setattr(model, "_fetcher", lambda *args: fetcher)

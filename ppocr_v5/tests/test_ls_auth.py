@@ -1,4 +1,5 @@
 """LabelStudioAuth against a real HTTP server on loopback playing Label Studio's token endpoint."""
+
 import base64
 import json
 import socket
@@ -14,8 +15,10 @@ from ocr_backend.images.ls_auth import LabelStudioAuth, jwt_payload
 
 def mint_jwt(**claims) -> str:
     """An unsigned-in-spirit JWT: Label Studio verifies signatures, we only read the claims."""
+
     def part(obj):
         return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
@@ -52,8 +55,7 @@ class _TokenHandler(BaseHTTPRequestHandler):
         if self.path != "/api/token/refresh/" or body.get("refresh") != server.valid_refresh:
             payload, status = {"detail": "Token is invalid or expired"}, 401
         else:
-            access = mint_jwt(token_type="access", jti=f"access-{n}",
-                              exp=int(time.time()) + server.access_lifetime)
+            access = mint_jwt(token_type="access", jti=f"access-{n}", exp=int(time.time()) + server.access_lifetime)
             payload, status = {"access": access}, 200
         data = json.dumps(payload).encode()
         self.send_response(status)
@@ -190,12 +192,16 @@ def test_non_jwts_have_no_payload(token):
     assert jwt_payload(token) is None
 
 
-@pytest.mark.parametrize("key, renewable, advice", [
-    ("", False, "set LABEL_STUDIO_API_KEY to an API token"),
-    ("0123456789abcdef", False, "legacy tokens may be disabled in the organisation"),
-    (PAT, True, "Personal Access Token may be expired or revoked"),
-    (mint_jwt(token_type="access"), False, "Personal Access Token may be expired or revoked"),
-], ids=["none", "legacy", "pat", "access"])
+@pytest.mark.parametrize(
+    "key, renewable, advice",
+    [
+        ("", False, "set LABEL_STUDIO_API_KEY to an API token"),
+        ("0123456789abcdef", False, "legacy tokens may be disabled in the organisation"),
+        (PAT, True, "Personal Access Token may be expired or revoked"),
+        (mint_jwt(token_type="access"), False, "Personal Access Token may be expired or revoked"),
+    ],
+    ids=["none", "legacy", "pat", "access"],
+)
 def test_each_kind_of_key_knows_its_fix_for_a_refusal(key, renewable, advice):
     auth = LabelStudioAuth("http://ls", key)
     assert auth.renewable is renewable  # only an exchanged access token can be replaced by a new one

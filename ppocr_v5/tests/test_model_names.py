@@ -26,6 +26,7 @@ def test_server_for_a_language_without_server_model_warns_and_uses_mobile():
 
 def test_every_name_is_one_paddlex_knows():
     from paddlex.inference.utils.official_models import ALL_MODELS, ONNX_SUPPORTED_MODELS
+
     for lang in LANGUAGES:
         for variant in ("mobile", "server"):
             names = resolve_model_names(variant, lang)

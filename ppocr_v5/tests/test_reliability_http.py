@@ -4,6 +4,7 @@ real weights, loopback servers playing the image hosts and Label Studio, and the
 One server for the whole module (LOG_LEVEL=DEBUG, IMAGE_FETCH_TIMEOUT=1, Basic auth on), one
 /predict batch mixing good pages with every kind of bad input, one batch of credential cases.
 """
+
 import base64
 import io
 import json
@@ -15,9 +16,10 @@ import zlib
 import numpy as np
 import pytest
 import requests
+from PIL import Image
+
 from corpus import POLYGON_CONFIG, PUBLIC
 from live_server import Gunicorn, Recorder, SilentListener, page_bytes, png
-from PIL import Image
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +47,10 @@ def encoded(image, fmt, **kwargs) -> bytes:
 
 def bomb_png(width=40000, height=40000) -> bytes:
     """A PNG whose header claims width x height pixels, in a few hundred bytes."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     rows = zlib.compress(b"\x00" * (width + 1) * 4)  # only 4 rows of data: decoding would fail too
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
@@ -69,8 +73,10 @@ def odd_images() -> dict:
     for i in range(14):
         receipt.paste(stacked, (0, i * stacked.height))
     return {
-        "/animated.gif": ("image/gif", encoded(text, "GIF", save_all=True, append_images=[blank], duration=500,
-                                               loop=0)),
+        "/animated.gif": (
+            "image/gif",
+            encoded(text, "GIF", save_all=True, append_images=[blank], duration=500, loop=0),
+        ),
         "/multi.tiff": ("image/tiff", encoded(text, "TIFF", save_all=True, append_images=[blank])),
         "/cmyk.jpg": ("image/jpeg", encoded(text.convert("CMYK"), "JPEG", quality=95)),
         "/deep16.png": ("image/png", encoded(deep, "PNG")),
@@ -88,12 +94,14 @@ def hosts():
     files = {f"/{p}.png": ("image/png", page_bytes(p)) for p in (EN_PAGE, ZH_PAGE)}
     files.update(odd_images())
     good_png = png(crop())
-    files.update({
-        "/notes.txt": ("text/plain", b"These are not the pixels you are looking for.\n" * 20),
-        "/truncated.png": ("image/png", good_png[:len(good_png) // 2]),
-        "/bomb.png": ("image/png", bomb_png()),
-        "/tiny.png": ("image/png", png(Image.new("RGB", (1, 1), "white"))),
-    })
+    files.update(
+        {
+            "/notes.txt": ("text/plain", b"These are not the pixels you are looking for.\n" * 20),
+            "/truncated.png": ("image/png", good_png[: len(good_png) // 2]),
+            "/bomb.png": ("image/png", bomb_png()),
+            "/tiny.png": ("image/png", png(Image.new("RGB", (1, 1), "white"))),
+        }
+    )
 
     def image_route(path, headers):
         if path == "/error.png":
@@ -123,15 +131,30 @@ def hosts():
 @pytest.fixture(scope="module")
 def server(hosts, tmp_path_factory):
     log = str(tmp_path_factory.mktemp("reliability") / "gunicorn.log")
-    srv = Gunicorn(log, WORKERS=1, THREADS=3, LOG_LEVEL="DEBUG", IMAGE_FETCH_TIMEOUT=1,
-                   LABEL_STUDIO_URL=hosts["ls"].url, LABEL_STUDIO_API_KEY=API_KEY,
-                   BASIC_AUTH_USER=BASIC_USER, BASIC_AUTH_PASS=BASIC_PASS)
+    srv = Gunicorn(
+        log,
+        WORKERS=1,
+        THREADS=3,
+        LOG_LEVEL="DEBUG",
+        IMAGE_FETCH_TIMEOUT=1,
+        LABEL_STUDIO_URL=hosts["ls"].url,
+        LABEL_STUDIO_API_KEY=API_KEY,
+        BASIC_AUTH_USER=BASIC_USER,
+        BASIC_AUTH_PASS=BASIC_PASS,
+    )
     try:
         srv.wait_ready()
         # As Label Studio connects: /setup carries its own token in the body.
-        response = client().post(srv.url + "/setup", timeout=30, json={
-            "project": "3.1700000000", "schema": POLYGON_CONFIG, "hostname": hosts["ls"].url,
-            "access_token": API_KEY})
+        response = client().post(
+            srv.url + "/setup",
+            timeout=30,
+            json={
+                "project": "3.1700000000",
+                "schema": POLYGON_CONFIG,
+                "hostname": hosts["ls"].url,
+                "access_token": API_KEY,
+            },
+        )
         assert response.status_code == 200, response.text
         yield srv
     finally:
@@ -145,8 +168,11 @@ def client() -> requests.Session:
 
 
 def predict(srv, tasks, timeout=300):
-    response = client().post(srv.url + "/predict", timeout=timeout, json={
-        "tasks": tasks, "project": "3.1700000000", "label_config": POLYGON_CONFIG})
+    response = client().post(
+        srv.url + "/predict",
+        timeout=timeout,
+        json={"tasks": tasks, "project": "3.1700000000", "label_config": POLYGON_CONFIG},
+    )
     assert response.status_code == 200, response.text
     results = response.json()["results"]
     assert len(results) == len(tasks)
@@ -239,24 +265,26 @@ def test_odd_encodings_read_like_the_plain_image(bad_input_batch):
 
 
 def test_malformed_json_is_a_400_with_a_message(server):
-    response = client().post(server.url + "/predict", data=b'{"tasks": [', timeout=30,
-                             headers={"Content-Type": "application/json"})
+    response = client().post(
+        server.url + "/predict", data=b'{"tasks": [', timeout=30, headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400 and "JSON" in response.json()["error"]
 
 
 @pytest.fixture(scope="module")
 def credential_batch(server, hosts):
     foreign = hosts["foreign"].url
-    tasks = [{"id": 31, "data": {"image": "/data/upload/3/crop.png"}},
-             {"id": 32, "data": {"image": f"{foreign}/direct.png"}},
-             {"id": 33, "data": {"image": "/data/upload/3/moved.png"}}]
+    tasks = [
+        {"id": 31, "data": {"image": "/data/upload/3/crop.png"}},
+        {"id": 32, "data": {"image": f"{foreign}/direct.png"}},
+        {"id": 33, "data": {"image": "/data/upload/3/moved.png"}},
+    ]
     return predict(server, tasks)
 
 
 def test_label_studio_upload_is_fetched_with_the_token(credential_batch, hosts):
     assert any(PHRASE in t for t in texts(credential_batch[0]))
-    assert [h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/3/crop.png")] == \
-        [f"Token {API_KEY}"]
+    assert [h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/3/crop.png")] == [f"Token {API_KEY}"]
 
 
 def test_foreign_hosts_never_get_the_token_even_after_a_label_studio_redirect(credential_batch, hosts):
@@ -266,8 +294,9 @@ def test_foreign_hosts_never_get_the_token_even_after_a_label_studio_redirect(cr
     redirected = foreign.requests_for("/bucket/moved.png?X-Amz-Signature=abc")
     assert len(direct) == 1 and len(redirected) == 1
     # The redirect itself came from Label Studio, so that hop had the token; the next one not.
-    assert [h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/3/moved.png")] == \
-        [f"Token {API_KEY}"]
+    assert [h.get("Authorization") for h in hosts["ls"].requests_for("/data/upload/3/moved.png")] == [
+        f"Token {API_KEY}"
+    ]
     for headers in direct + redirected:
         assert "Authorization" not in headers and "Cookie" not in headers
         assert API_KEY not in json.dumps(headers)
@@ -283,9 +312,12 @@ def test_no_secret_reaches_the_log_even_at_debug(credential_batch, bad_input_bat
 
 def test_log_redaction_covers_headers_json_fields_and_configured_keys():
     from ocr_backend.redaction import RedactionFilter
+
     redactor = RedactionFilter(["k3y-value", ""])
-    text = redactor.redact('Host: x\r\nAuthorization: Basic YW5uOnM=\r\nCookie: sid=1\r\n'
-                           'b\'{"project": "1", "access_token": "tok123", "x": "k3y-value"}\'')
+    text = redactor.redact(
+        "Host: x\r\nAuthorization: Basic YW5uOnM=\r\nCookie: sid=1\r\n"
+        'b\'{"project": "1", "access_token": "tok123", "x": "k3y-value"}\''
+    )
     assert "YW5uOnM" not in text and "sid=1" not in text and "tok123" not in text
     assert "k3y-value" not in text and '"project": "1"' in text and "Host: x" in text
 

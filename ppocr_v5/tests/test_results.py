@@ -1,8 +1,8 @@
-from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG
-
 from ocr_backend.labelstudio.encode import encode_lines, new_region_ids, prediction
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.ocr.engine import TextLine
+
+from corpus import POLYGON_CONFIG, RECTANGLE_CONFIG
 
 W, H = 200, 100
 LINES = [
@@ -24,7 +24,10 @@ def test_each_line_is_one_linked_region_of_geometry_label_and_text():
     assert len(by_id) == 2
     for group in by_id.values():
         assert sorted((i["type"], i["from_name"]) for i in group) == [
-            ("labels", "label"), ("polygon", "poly"), ("textarea", "transcription")]
+            ("labels", "label"),
+            ("polygon", "poly"),
+            ("textarea", "transcription"),
+        ]
         for item in group:
             assert item["to_name"] == "image"
             assert (item["original_width"], item["original_height"]) == (W, H)

@@ -5,11 +5,12 @@ from collections import Counter
 import cv2
 import numpy as np
 import pytest
-from corpus import PUBLIC
 
 from ocr_backend.core.tiling import keep_in_zone, own_zone, strip_spans
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
+
+from corpus import PUBLIC
 
 
 def test_short_images_are_one_strip():
@@ -32,16 +33,18 @@ def test_every_point_belongs_to_exactly_one_own_zone():
 
 def test_a_line_is_kept_by_the_strip_holding_its_centre():
     zone = (100.0, 200.0)
-    lines = [[(0, 90), (10, 90), (10, 120), (0, 120)],    # centre 105: kept
-             [(0, 190), (10, 190), (10, 230), (0, 230)],  # centre 210: the next strip's
-             [(0, 50), (10, 50), (10, 60), (0, 60)]]      # above the zone
+    lines = [
+        [(0, 90), (10, 90), (10, 120), (0, 120)],  # centre 105: kept
+        [(0, 190), (10, 190), (10, 230), (0, 230)],  # centre 210: the next strip's
+        [(0, 50), (10, 50), (10, 60), (0, 60)],
+    ]  # above the zone
     assert keep_in_zone(lines, zone, axis=1) == [True, False, False]
 
 
 @pytest.fixture(scope="module")
 def band():
     page = cv2.imread(os.path.join(PUBLIC, "images", "en_caption_p001.png"))
-    blank = np.flatnonzero(page.min(axis=(1, 2)) > 245)   # rows with no ink: cut between lines
+    blank = np.flatnonzero(page.min(axis=(1, 2)) > 245)  # rows with no ink: cut between lines
     top = blank[np.searchsorted(blank, 200)]
     bottom = blank[np.searchsorted(blank, 800)]
     return np.ascontiguousarray(page[top:bottom])  # ~600 px of whole text lines, full width
@@ -53,7 +56,7 @@ def test_a_long_stack_is_read_at_full_resolution_without_duplicates(band):
     engine = OcrEngine(settings)
     single = Counter(line.text for line in engine.run(band).lines)
     assert sum(single.values()) >= 8
-    stack = np.ascontiguousarray(np.vstack([band] * 3))   # ~1800 px: two strips of <= 1500 px
+    stack = np.ascontiguousarray(np.vstack([band] * 3))  # ~1800 px: two strips of <= 1500 px
     lines = engine.run(stack).lines
     # every line of the band three times: none lost at a strip edge and none taken twice
     assert len(lines) == 3 * sum(single.values())

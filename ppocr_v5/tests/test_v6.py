@@ -1,6 +1,7 @@
 """PPOCR_VERSION=v6: settings, model names, versioning, the pinned ONNX weights and a real page.
 
 The weights tests need `make models-v6` (they fail, naming it, when the folders are missing)."""
+
 import importlib.util
 import json
 import os
@@ -9,13 +10,14 @@ import zipfile
 
 import cv2
 import pytest
-from corpus import PUBLIC, REPO, load_gt, scorer
 
 from ocr_backend.errors import ConfigError
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.ocr.weights import resolve_model_dir
 from ocr_backend.settings import Settings
+
+from corpus import PUBLIC, REPO, load_gt, scorer
 
 MODEL_DIR = os.environ["MODEL_DIR"]
 
@@ -50,13 +52,18 @@ def test_v6_default_variant_is_small():
     assert Settings.from_env({"PPOCR_VERSION": "v6"}).model_variant == "small"
 
 
-@pytest.mark.parametrize("env,needles", [
-    ({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "mobile"},
-     ["MODEL_VARIANT='mobile'", "PPOCR_VERSION=v6", "small, tiny, medium"]),
-    ({"MODEL_VARIANT": "tiny"}, ["MODEL_VARIANT='tiny'", "PPOCR_VERSION=v5", "mobile, server"]),
-    ({"PPOCR_VERSION": "v6", "OCR_LANG": "korean"}, ["OCR_LANG='korean'", "PPOCR_VERSION=v5"]),
-    ({"PPOCR_VERSION": "v7"}, ["PPOCR_VERSION='v7'", "v5, v6"]),
-])
+@pytest.mark.parametrize(
+    "env,needles",
+    [
+        (
+            {"PPOCR_VERSION": "v6", "MODEL_VARIANT": "mobile"},
+            ["MODEL_VARIANT='mobile'", "PPOCR_VERSION=v6", "small, tiny, medium"],
+        ),
+        ({"MODEL_VARIANT": "tiny"}, ["MODEL_VARIANT='tiny'", "PPOCR_VERSION=v5", "mobile, server"]),
+        ({"PPOCR_VERSION": "v6", "OCR_LANG": "korean"}, ["OCR_LANG='korean'", "PPOCR_VERSION=v5"]),
+        ({"PPOCR_VERSION": "v7"}, ["PPOCR_VERSION='v7'", "v5, v6"]),
+    ],
+)
 def test_inconsistent_version_settings_are_refused_with_the_fix(env, needles):
     with pytest.raises(ConfigError) as err:
         Settings.from_env(env)
@@ -67,6 +74,7 @@ def test_inconsistent_version_settings_are_refused_with_the_fix(env, needles):
 def test_every_v6_name_is_one_paddlex_knows():
     from paddlex.inference.models.text_detection.predictor import TEXT_DET_TRANSFORMERS_MODELS
     from paddlex.modules.text_recognition.model_list import MODELS as REC_MODELS
+
     for variant in ("tiny", "small", "medium"):
         names = resolve_model_names(variant, "ch")
         assert names.det in TEXT_DET_TRANSFORMERS_MODELS and names.rec in REC_MODELS
@@ -125,9 +133,11 @@ def test_v6_tiny_reads_a_real_english_page():
     """The whole backend path (settings -> engine) on the pinned weights reads a real page well."""
     _require_v6_weights()
     from ocr_backend.ocr.engine import OcrEngine
+
     page = "en_etoolbox_p027"
-    settings = Settings.from_env({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "tiny", "OCR_LANG": "en",
-                                  "MODEL_DIR": MODEL_DIR})
+    settings = Settings.from_env(
+        {"PPOCR_VERSION": "v6", "MODEL_VARIANT": "tiny", "OCR_LANG": "en", "MODEL_DIR": MODEL_DIR}
+    )
     engine = OcrEngine(settings)
     assert (engine.names.det, engine.names.rec) == ("PP-OCRv6_tiny_det", "PP-OCRv6_tiny_rec")
     lines = engine.run(cv2.imread(os.path.join(PUBLIC, "images", f"{page}.png"))).lines

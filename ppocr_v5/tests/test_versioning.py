@@ -2,6 +2,7 @@
 
 Generated from the declarations: a new setting is covered the day it is declared, and a new kind
 of setting fails here until the test knows another valid value for it."""
+
 import pytest
 
 from ocr_backend.labelstudio.versioning import model_version, prediction_values
@@ -24,8 +25,13 @@ from ocr_backend.settings import (
 # Every cross-field rule satisfied, so each variable can change alone. INFERENCE_ENGINE is pinned
 # (paddle: `auto` on this CPU and onnxruntime are both other engines), so DEVICE moves nothing but
 # itself; what `auto` does per device is checked on its own below.
-BASE_ENV = {"INFERENCE_ENGINE": "paddle", "LABEL_STUDIO_URL": "http://ls:8080", "LABEL_STUDIO_API_KEY": "key",
-            "BASIC_AUTH_USER": "u", "BASIC_AUTH_PASS": "p"}
+BASE_ENV = {
+    "INFERENCE_ENGINE": "paddle",
+    "LABEL_STUDIO_URL": "http://ls:8080",
+    "LABEL_STUDIO_API_KEY": "key",
+    "BASIC_AUTH_USER": "u",
+    "BASIC_AUTH_PASS": "p",
+}
 BASE = Settings.from_env(BASE_ENV)
 
 
@@ -56,8 +62,9 @@ def other_values(setting, current):
     pytest.fail(f"{setting.env}: no other value known for a {type(kind).__name__} setting; add one here")
 
 
-CASES = [pytest.param(s, value, id=f"{s.env}={value}") for s in SETTINGS
-         for value in other_values(s, getattr(BASE, s.name))]
+CASES = [
+    pytest.param(s, value, id=f"{s.env}={value}") for s in SETTINGS for value in other_values(s, getattr(BASE, s.name))
+]
 
 
 @pytest.mark.parametrize("setting,value", CASES)

@@ -2,10 +2,11 @@ import os
 import shutil
 
 import pytest
-from corpus import REPO
 
 from ocr_backend.errors import ModelFolderError
 from ocr_backend.ocr.weights import check_model_folder, holds_model, resolve_model_dir
+
+from corpus import REPO
 
 MODELS = os.path.join(REPO, "models")
 DET = "PP-OCRv5_mobile_det"

@@ -6,6 +6,7 @@ not predict the tasks again. Tasks that already hold a prediction with that vers
 and each prediction is written as soon as its task is done: after a crash or Ctrl-C, running the
 command again picks up where it stopped. Failed tasks get no prediction (a re-run retries them).
 """
+
 import dataclasses
 import os
 import sys
@@ -27,16 +28,19 @@ class Summary:
     total: int = 0
     done: int = 0
     skipped: int = 0
-    left: int = 0     # not attempted because of --limit
+    left: int = 0  # not attempted because of --limit
     failed: List[Tuple[int, str]] = dataclasses.field(default_factory=list)
     interrupted: bool = False
     seconds: float = 0.0
 
     def report(self) -> str:
-        lines = [f"{self.total} tasks: {self.done} done, {self.skipped} skipped (already predicted), "
-                 f"{len(self.failed)} failed" + (f", {self.left} left (--limit)" if self.left else "")
-                 + f" in {self.seconds:.1f} s"
-                 + (" (interrupted: run again to resume)" if self.interrupted else "")]
+        lines = [
+            f"{self.total} tasks: {self.done} done, {self.skipped} skipped (already predicted), "
+            f"{len(self.failed)} failed"
+            + (f", {self.left} left (--limit)" if self.left else "")
+            + f" in {self.seconds:.1f} s"
+            + (" (interrupted: run again to resume)" if self.interrupted else "")
+        ]
         lines += [f"  task {task_id}: {error}" for task_id, error in self.failed]
         return "\n".join(lines)
 
@@ -54,20 +58,31 @@ def _runner(job: Job, workers: int, ray_address: str) -> Callable:
     return lambda tasks: runners.run_inline(job, tasks)
 
 
-def annotate_project(client, project: int, settings: Settings, workers: int = 1, ray_address: str = "",
-                     limit: Optional[int] = None, progress: bool = True, out: TextIO = sys.stderr,
-                     engine_factory: EngineFactory = OcrEngine) -> Summary:
+def annotate_project(
+    client,
+    project: int,
+    settings: Settings,
+    workers: int = 1,
+    ray_address: str = "",
+    limit: Optional[int] = None,
+    progress: bool = True,
+    out: TextIO = sys.stderr,
+    engine_factory: EngineFactory = OcrEngine,
+) -> Summary:
     """Predict every task of `project` not yet predicted with this version, writing each at once.
     `engine_factory` builds each worker's engine (picklable for --workers and --ray)."""
     started = time.monotonic()
     version = backend_version(settings)
     config = ls_project.label_config(client, project)
-    parse_label_config(config)   # a config without Image + geometry fails here, before any OCR
+    parse_label_config(config)  # a config without Image + geometry fails here, before any OCR
     for title, theirs in ls_project.backend_versions(client, project).items():
         if theirs and theirs != version:
-            print(f"warning: ML backend {title!r} of project {project} answers model_version {theirs!r}, "
-                  f"this run writes {version!r}: Label Studio will predict these tasks again through it. "
-                  f"Run with the backend's settings.", file=out)
+            print(
+                f"warning: ML backend {title!r} of project {project} answers model_version {theirs!r}, "
+                f"this run writes {version!r}: Label Studio will predict these tasks again through it. "
+                f"Run with the backend's settings.",
+                file=out,
+            )
     tasks = list(ls_project.iter_tasks(client, project))
     predicted = ls_project.tasks_with_version(client, project, version)
     pending = [t for t in tasks if t["id"] not in predicted]
@@ -75,8 +90,11 @@ def annotate_project(client, project: int, settings: Settings, workers: int = 1,
     if limit is not None and len(pending) > limit:
         summary.left = len(pending) - limit
         pending = pending[:limit]
-    print(f"project {project}: {len(tasks)} tasks, {summary.skipped} already predicted with {version}, "
-          f"{len(pending)} to do", file=out)
+    print(
+        f"project {project}: {len(tasks)} tasks, {summary.skipped} already predicted with {version}, "
+        f"{len(pending)} to do",
+        file=out,
+    )
     cores = settings.threads()
     job = runners.split_threads(Job(settings, config, version, engine_factory), workers, cores)
     bar = _progress(len(pending), progress, out)
@@ -107,11 +125,15 @@ def _record(client, outcome: Outcome, summary: Summary) -> None:
 
 def _progress(total: int, enabled: bool, out: TextIO):
     from tqdm import tqdm
+
     return tqdm(total=total, unit="task", disable=not enabled, file=out, dynamic_ncols=True)
 
 
 def settings_for(url: str, api_key: str, env: Optional[Dict[str, str]] = None) -> Settings:
     """The backend's settings from the environment, with the command line's URL and key on top."""
     settings = Settings.from_env(os.environ if env is None else env)
-    return dataclasses.replace(settings, label_studio_url=(url or settings.label_studio_url).rstrip("/"),
-                               label_studio_api_key=api_key or settings.label_studio_api_key)
+    return dataclasses.replace(
+        settings,
+        label_studio_url=(url or settings.label_studio_url).rstrip("/"),
+        label_studio_api_key=api_key or settings.label_studio_api_key,
+    )

@@ -9,13 +9,14 @@ The split is by page (a page's crops stay with it), seeded, so re-exporting give
 Regions without a transcription go to the detection labels as "###" (PaddleOCR's don't-care mark)
 and make no crop.
 """
+
 import dataclasses
 import json
 import os
 import random
 import re
 import urllib.parse
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -36,13 +37,15 @@ class ExportSummary:
     val_images: int = 0
     det_regions: int = 0
     rec_crops: int = 0
-    without_result: List[int] = dataclasses.field(default_factory=list)
+    without_result: List[Optional[int]] = dataclasses.field(default_factory=list)
     failed: List[Tuple[object, str]] = dataclasses.field(default_factory=list)
 
     def report(self) -> str:
-        lines = [f"exported {self.images} images ({self.images - self.val_images} train, {self.val_images} val), "
-                 f"{self.det_regions} detection regions, {self.rec_crops} recognition crops into {self.out_dir}; "
-                 f"{len(self.without_result)} tasks without regions to export, {len(self.failed)} failed"]
+        lines = [
+            f"exported {self.images} images ({self.images - self.val_images} train, {self.val_images} val), "
+            f"{self.det_regions} detection regions, {self.rec_crops} recognition crops into {self.out_dir}; "
+            f"{len(self.without_result)} tasks without regions to export, {len(self.failed)} failed"
+        ]
         lines += [f"  task {task_id}: {error}" for task_id, error in self.failed]
         return "\n".join(lines)
 
@@ -51,7 +54,7 @@ def val_ids(task_ids: Sequence, fraction: float, seed: int) -> set:
     """The tasks of the val split: round(fraction * n) of them, drawn with `seed` (order-independent)."""
     ids = sorted(task_ids, key=str)
     random.Random(seed).shuffle(ids)
-    return set(ids[:int(round(fraction * len(ids)))])
+    return set(ids[: int(round(fraction * len(ids)))])
 
 
 def det_entry(region: Region, width: int, height: int) -> dict:
@@ -82,10 +85,19 @@ def _stem(task: dict, image_key: str) -> str:
     return f"{task.get('id')}-{stem}"
 
 
-def export_tasks(tasks: Iterable[dict], out_dir: str, load_image: Callable[[dict], np.ndarray], image_key: str,
-                 source: str = "annotations", model_version: str = "", val_fraction: float = 0.1, seed: int = 0,
-                 progress: bool = False) -> ExportSummary:
+def export_tasks(
+    tasks: Iterable[dict],
+    out_dir: str,
+    load_image: Callable[[dict], np.ndarray],
+    image_key: str,
+    source: str = "annotations",
+    model_version: str = "",
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    progress: bool = False,
+) -> ExportSummary:
     from tqdm import tqdm
+
     summary = ExportSummary(out_dir=out_dir)
     chosen = []
     for task in tasks:
@@ -97,8 +109,8 @@ def export_tasks(tasks: Iterable[dict], out_dir: str, load_image: Callable[[dict
     val = val_ids([t.get("id") for t, _ in chosen], val_fraction, seed)
     os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
     os.makedirs(os.path.join(out_dir, "rec", "crops"), exist_ok=True)
-    det_lines = {"train": [], "val": []}
-    rec_lines = {"train": [], "val": []}
+    det_lines: Dict[str, List[str]] = {"train": [], "val": []}
+    rec_lines: Dict[str, List[str]] = {"train": [], "val": []}
     for task, result in tqdm(chosen, unit="task", disable=not progress):
         split = "val" if task.get("id") in val else "train"
         try:
@@ -111,8 +123,9 @@ def export_tasks(tasks: Iterable[dict], out_dir: str, load_image: Callable[[dict
         image_path = f"images/{stem}.png"
         cv2.imwrite(os.path.join(out_dir, image_path), image)
         found = regions(result, width, height)
-        det_lines[split].append(image_path + "\t" + json.dumps([det_entry(r, width, height) for r in found],
-                                                               ensure_ascii=False))
+        det_lines[split].append(
+            image_path + "\t" + json.dumps([det_entry(r, width, height) for r in found], ensure_ascii=False)
+        )
         summary.images += 1
         summary.val_images += split == "val"
         summary.det_regions += len(found)
@@ -134,6 +147,7 @@ def export_tasks(tasks: Iterable[dict], out_dir: str, load_image: Callable[[dict
 
 # --- command-line glue -----------------------------------------------------------------------------
 
+
 def _local_loader(image_dir: str, image_key: str, max_pixels: int) -> Callable[[dict], np.ndarray]:
     """Images by file name from a folder; Label Studio's upload prefix (8 hex chars + '-') is optional."""
     from ocr_backend.images.decode import decode_image
@@ -148,12 +162,14 @@ def _local_loader(image_dir: str, image_key: str, max_pixels: int) -> Callable[[
                 with open(path, "rb") as f:
                     return decode_image(f.read(), max_pixels)
         raise FileNotFoundError(f"{name!r} is not in {image_dir}")
+
     return load
 
 
 def _fetching_loader(settings, image_key: str) -> Callable[[dict], np.ndarray]:
     from ocr_backend.images.decode import decode_image
     from ocr_backend.images.fetch import ImageFetcher
+
     fetcher = ImageFetcher(settings)
 
     def load(task: dict) -> np.ndarray:
@@ -161,6 +177,7 @@ def _fetching_loader(settings, image_key: str) -> Callable[[dict], np.ndarray]:
         if image_key not in data:
             raise KeyError(f"task data has no {image_key!r} key (use --image-key)")
         return decode_image(fetcher.fetch(data[image_key], task.get("id")), settings.max_image_pixels)
+
     return load
 
 
@@ -173,6 +190,7 @@ def run_export(args) -> ExportSummary:
     from ocr_backend.cli import ls_project
     from ocr_backend.cli.annotate import settings_for
     from ocr_backend.labelstudio.label_config import parse_label_config
+
     if not 0.0 <= args.val_fraction < 1.0:
         raise ValueError("--val-fraction must be in [0, 1)")
     settings = settings_for(args.url, args.api_key)
@@ -186,8 +204,19 @@ def run_export(args) -> ExportSummary:
         client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
         image_key = args.image_key or parse_label_config(ls_project.label_config(client, args.project)).image_value
         tasks = list(ls_project.iter_tasks(client, args.project, with_annotations=True))
-    load = (_local_loader(args.image_dir, image_key, settings.max_image_pixels) if args.image_dir
-            else _fetching_loader(settings, image_key))
-    return export_tasks(tasks, os.path.abspath(args.out), load, image_key, source=args.source,
-                        model_version=args.model_version, val_fraction=args.val_fraction, seed=args.seed,
-                        progress=not args.no_progress)
+    load = (
+        _local_loader(args.image_dir, image_key, settings.max_image_pixels)
+        if args.image_dir
+        else _fetching_loader(settings, image_key)
+    )
+    return export_tasks(
+        tasks,
+        os.path.abspath(args.out),
+        load,
+        image_key,
+        source=args.source,
+        model_version=args.model_version,
+        val_fraction=args.val_fraction,
+        seed=args.seed,
+        progress=not args.no_progress,
+    )

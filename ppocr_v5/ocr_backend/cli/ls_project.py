@@ -3,6 +3,7 @@
 label-studio-sdk 2.x `LabelStudio(base_url, api_key)` accepts a legacy token or a Personal Access
 Token (it exchanges the PAT itself). Tasks come back as SDK models; we hand plain dicts on, since
 they travel to worker processes and Ray actors."""
+
 from typing import Dict, Iterator, Set
 
 PAGE_SIZE = 100
@@ -10,9 +11,12 @@ PAGE_SIZE = 100
 
 def connect(url: str, api_key: str):
     if not url or not api_key:
-        raise ValueError("a Label Studio URL and API key are needed: pass --url and --api-key or set "
-                         "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY")
+        raise ValueError(
+            "a Label Studio URL and API key are needed: pass --url and --api-key or set "
+            "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY"
+        )
     from label_studio_sdk import LabelStudio
+
     return LabelStudio(base_url=url, api_key=api_key)
 
 
@@ -45,5 +49,6 @@ def backend_versions(client, project: int) -> Dict[str, str]:
 
 
 def write_prediction(client, task_id: int, prediction: dict) -> None:
-    client.predictions.create(task=task_id, result=prediction["result"], score=prediction["score"],
-                              model_version=prediction["model_version"])
+    client.predictions.create(
+        task=task_id, result=prediction["result"], score=prediction["score"], model_version=prediction["model_version"]
+    )

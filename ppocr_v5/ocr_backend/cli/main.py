@@ -1,4 +1,5 @@
 """Entry point of the `ppocr-v5` command (installed into .venv/bin by `make cli`)."""
+
 import argparse
 import logging
 import os
@@ -14,22 +15,35 @@ EXIT_INTERRUPTED = 130
 
 def _connection_args(parser):
     parser.add_argument("--url", default="", help="Label Studio URL (default: $LABEL_STUDIO_URL)")
-    parser.add_argument("--api-key", default="",
-                        help="legacy token or Personal Access Token (default: $LABEL_STUDIO_API_KEY)")
+    parser.add_argument(
+        "--api-key", default="", help="legacy token or Personal Access Token (default: $LABEL_STUDIO_API_KEY)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ppocr-v5", description="PP-OCR pre-annotation tools for Label Studio. "
-                                     "OCR settings come from the same environment variables as the backend.")
+    parser = argparse.ArgumentParser(
+        prog="ppocr-v5",
+        description="PP-OCR pre-annotation tools for Label Studio. "
+        "OCR settings come from the same environment variables as the backend.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     ann = sub.add_parser("annotate", help="pre-annotate every task of a project (resumable)")
     ann.add_argument("--project", type=int, required=True, help="project id")
     _connection_args(ann)
-    ann.add_argument("--workers", type=int, default=1, help="OCR processes (or Ray actors), each with its own "
-                     "engine; CPU threads are split between them unless CPU_THREADS is set")
-    ann.add_argument("--ray", default="", metavar="ADDRESS",
-                     help="run on Ray: local (a private instance), auto (the cluster of `ray start`) or an address")
+    ann.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="OCR processes (or Ray actors), each with its own "
+        "engine; CPU threads are split between them unless CPU_THREADS is set",
+    )
+    ann.add_argument(
+        "--ray",
+        default="",
+        metavar="ADDRESS",
+        help="run on Ray: local (a private instance), auto (the cluster of `ray start`) or an address",
+    )
     ann.add_argument("--limit", type=int, default=None, help="at most this many tasks in this run")
     ann.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -39,15 +53,23 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--from-json", metavar="FILE", help="a Label Studio JSON export file")
     _connection_args(exp)
     exp.add_argument("--out", required=True, help="output folder")
-    exp.add_argument("--source", choices=("annotations", "predictions"), default="annotations",
-                     help="which regions: the latest submitted annotation (default) or a prediction")
+    exp.add_argument(
+        "--source",
+        choices=("annotations", "predictions"),
+        default="annotations",
+        help="which regions: the latest submitted annotation (default) or a prediction",
+    )
     exp.add_argument("--model-version", default="", help="with --source predictions: only this model_version")
     exp.add_argument("--val-fraction", type=float, default=0.1, help="share of images in the val split")
     exp.add_argument("--seed", type=int, default=0, help="seed of the train/val split")
-    exp.add_argument("--image-dir", default="", help="read images from this folder by file name instead of "
-                     "downloading them")
-    exp.add_argument("--image-key", default="", help="task data key of the image (default: from the project's "
-                     "label config, else the only data key)")
+    exp.add_argument(
+        "--image-dir", default="", help="read images from this folder by file name instead of downloading them"
+    )
+    exp.add_argument(
+        "--image-key",
+        default="",
+        help="task data key of the image (default: from the project's label config, else the only data key)",
+    )
     exp.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
@@ -69,12 +91,20 @@ def main(argv=None) -> int:
 
 def _annotate(args) -> int:
     from ocr_backend.cli import annotate, ls_project
+
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
     settings = annotate.settings_for(args.url, args.api_key)
     client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
-    summary = annotate.annotate_project(client, args.project, settings, workers=args.workers,
-                                        ray_address=args.ray, limit=args.limit, progress=not args.no_progress)
+    summary = annotate.annotate_project(
+        client,
+        args.project,
+        settings,
+        workers=args.workers,
+        ray_address=args.ray,
+        limit=args.limit,
+        progress=not args.no_progress,
+    )
     print(summary.report(), file=sys.stderr)
     if summary.interrupted:
         return EXIT_INTERRUPTED
@@ -83,6 +113,7 @@ def _annotate(args) -> int:
 
 def _export(args) -> int:
     from ocr_backend.cli import export_paddleocr
+
     summary = export_paddleocr.run_export(args)
     print(summary.report(), file=sys.stderr)
     return EXIT_FAILED_TASKS if summary.failed else 0

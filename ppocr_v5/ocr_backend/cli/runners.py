@@ -4,6 +4,7 @@ Each runner yields Outcomes as tasks finish (not in task order), so the caller w
 prediction back the moment it exists and an interrupted run loses at most the tasks in flight.
 Every worker holds its own OCR engine; CPU threads are split so workers do not oversubscribe cores.
 """
+
 import concurrent.futures
 import dataclasses
 import multiprocessing
@@ -15,7 +16,7 @@ from ocr_backend import redaction
 from ocr_backend.cli.task_worker import Job, Outcome, TaskAnnotator
 from ocr_backend.errors import ConfigError
 
-_ANNOTATOR: Optional[TaskAnnotator] = None   # one per pool process
+_ANNOTATOR: Optional[TaskAnnotator] = None  # one per pool process
 
 
 def split_threads(job: Job, workers: int, cores: int) -> Job:
@@ -48,8 +49,9 @@ def _annotate_in_process(task: dict) -> Outcome:
 def run_processes(job: Job, tasks: Iterable[dict], workers: int) -> Iterator[Outcome]:
     """`workers` spawned processes (spawn: PaddleX and onnxruntime are not fork-safe once loaded)."""
     context = multiprocessing.get_context("spawn")
-    pool = concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                  initializer=_init_process, initargs=(job,))
+    pool = concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_init_process, initargs=(job,)
+    )
     try:
         futures = [pool.submit(_annotate_in_process, task) for task in tasks]
         for future in concurrent.futures.as_completed(futures):
@@ -61,6 +63,7 @@ def run_processes(job: Job, tasks: Iterable[dict], workers: int) -> Iterator[Out
 def ray_modules() -> List[str]:
     """The package Ray ships to every worker node (the cluster's Python has the dependencies)."""
     import ocr_backend
+
     return [os.path.dirname(os.path.abspath(ocr_backend.__file__))]
 
 
@@ -75,8 +78,12 @@ def run_ray(job: Job, tasks: Iterable[dict], workers: int, address: str) -> Iter
         from ray.util import ActorPool
     except ImportError:
         raise ConfigError("--ray needs Ray: .venv/bin/pip install -r ppocr_v5/requirements-ray.txt") from None
-    init: Dict[str, Any] = {"runtime_env": {"py_modules": ray_modules()}, "include_dashboard": False,
-            "log_to_driver": False, "ignore_reinit_error": True}
+    init: Dict[str, Any] = {
+        "runtime_env": {"py_modules": ray_modules()},
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "ignore_reinit_error": True,
+    }
     if address == "local":
         ray.init(num_cpus=max(workers * job.settings.threads(), os.cpu_count() or 1), **init)
     else:

@@ -3,6 +3,7 @@
 Label Studio stores region geometry in percent of the image as displayed (original_width x
 original_height), so every result goes through these functions.
 """
+
 import math
 from typing import List, Sequence, Tuple
 
@@ -14,8 +15,7 @@ from ocr_backend.types import Point
 
 def clip_points(points: Sequence[Point], width: int, height: int) -> List[Point]:
     """Clamp points into the image rectangle [0, width] x [0, height]."""
-    return [(min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height)))
-            for x, y in points]
+    return [(min(max(float(x), 0.0), float(width)), min(max(float(y), 0.0), float(height))) for x, y in points]
 
 
 def to_percent(points: Sequence[Point], width: int, height: int) -> List[List[float]]:
@@ -44,8 +44,13 @@ def polygon_area(points: Sequence[Point]) -> float:
 def percent_rect(points: Sequence[Point], width: int, height: int) -> dict:
     """Label Studio rectangle value (x, y, width, height in percent, rotation 0) of the clipped hull."""
     x0, y0, x1, y1 = bounding_box(clip_points(points, width, height))
-    return {"x": 100.0 * x0 / width, "y": 100.0 * y0 / height,
-            "width": 100.0 * (x1 - x0) / width, "height": 100.0 * (y1 - y0) / height, "rotation": 0.0}
+    return {
+        "x": 100.0 * x0 / width,
+        "y": 100.0 * y0 / height,
+        "width": 100.0 * (x1 - x0) / width,
+        "height": 100.0 * (y1 - y0) / height,
+        "rotation": 0.0,
+    }
 
 
 # --- Rotated rectangles in Label Studio's convention -------------------------------------------
@@ -80,7 +85,7 @@ def min_area_rect(points: Sequence[Point]) -> Tuple[Point, float, float, float]:
         angle += 90.0
         w, h = h, w
     ux, uy = _unit(angle)
-    vx, vy = -uy, ux   # "down" side of the rectangle, clockwise on screen from the width side
+    vx, vy = -uy, ux  # "down" side of the rectangle, clockwise on screen from the width side
     corner = (cx - ux * w / 2 - vx * h / 2, cy - uy * w / 2 - vy * h / 2)
     return corner, float(w), float(h), angle % 360.0
 
@@ -99,8 +104,13 @@ def ls_rect(points: Sequence[Point], width: int, height: int, hull_gain: float =
         corner, w, h, rotation = min_area_rect(points)
         x0, y0, x1, y1 = bounding_box(points)
         if rotation != 0.0 and (x1 - x0) * (y1 - y0) > hull_gain * w * h:
-            return {"x": 100.0 * corner[0] / width, "y": 100.0 * corner[1] / height,
-                    "width": 100.0 * w / width, "height": 100.0 * h / height, "rotation": rotation}
+            return {
+                "x": 100.0 * corner[0] / width,
+                "y": 100.0 * corner[1] / height,
+                "width": 100.0 * w / width,
+                "height": 100.0 * h / height,
+                "rotation": rotation,
+            }
     return percent_rect(points, width, height)
 
 
@@ -130,10 +140,11 @@ def order_quad(points: Sequence[Point]) -> List[Point]:
         return abs(math.degrees(math.atan2(b[1] - a[1], b[0] - a[0])))
 
     start = min(range(4), key=tilt)
-    return [tuple(map(float, ring[(start + k) % 4])) for k in range(4)]
+    return [(float(ring[(start + k) % 4][0]), float(ring[(start + k) % 4][1])) for k in range(4)]
 
 
 # --- Document orientation ---------------------------------------------------------------------
+
 
 def page_rotation_matrix(width: int, height: int, angle: float) -> np.ndarray:
     """The 2x3 affine matrix PaddleX's doc preprocessor applies to turn a width x height page by

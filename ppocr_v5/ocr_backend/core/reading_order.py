@@ -5,6 +5,7 @@ Lines join a row when they overlap it vertically by at least half the smaller he
 against the row's mean band (not its growing hull) keeps a slightly skewed page from chaining every
 line into one row.
 """
+
 from typing import List, Sequence, Tuple, TypeVar
 
 from ocr_backend.core.geometry import Point, bounding_box
@@ -22,7 +23,7 @@ def reading_order(polygons: Sequence[Sequence[Point]], rtl: bool = False) -> Lis
     """Indices of `polygons` in reading order."""
     boxes = [bounding_box(p) for p in polygons]
     by_centre = sorted(range(len(boxes)), key=lambda i: ((boxes[i][1] + boxes[i][3]) / 2, boxes[i][0]))
-    rows: List[Tuple[float, float, List[int]]] = []   # (mean top, mean bottom, members)
+    rows: List[Tuple[float, float, List[int]]] = []  # (mean top, mean bottom, members)
     for i in by_centre:
         _, y0, _, y1 = boxes[i]
         if rows:

@@ -6,6 +6,7 @@ side is cut into strips no longer than the limit, overlapping by more than a tex
 is kept from the strip whose own zone (the strip minus half the overlap at inner edges) holds its
 centre, so a line cut by one strip's edge is taken whole from its neighbour, and never twice.
 """
+
 from typing import Iterable, List, Sequence, Tuple
 
 from ocr_backend.core.geometry import Point, bounding_box

@@ -13,6 +13,7 @@ connecting with another is how a key leaks (issue 14, D1). So:
 The HTTP session (image_fetch) then re-checks, with urllib3's own parser, every request that
 carries a credential just before it is sent.
 """
+
 import dataclasses
 import ipaddress
 import re
@@ -70,8 +71,7 @@ class Url:
         """The URL a redirect's Location names, read as strictly as the first one."""
         _refuse_controls(reference)
         if _SCHEME.match(reference) or reference.startswith("//"):
-            return parse_url(reference if not reference.startswith("//")
-                             else f"{self.scheme}:{reference}")
+            return parse_url(reference if not reference.startswith("//") else f"{self.scheme}:{reference}")
         # A relative reference keeps our (already validated) authority; only path and query
         # come from it, so urljoin cannot move the request to another host.
         base = f"{self.scheme}://{self.netloc}{self.path}" + (f"?{self.query}" if self.query else "")
@@ -85,8 +85,7 @@ class Url:
 def _refuse_controls(text: str) -> None:
     for ch in text:
         if ch.isspace() or unicodedata.category(ch)[0] == "C":
-            raise UrlError(f"the URL contains whitespace or a control character ({ch!r}); "
-                           f"percent-encode it")
+            raise UrlError(f"the URL contains whitespace or a control character ({ch!r}); percent-encode it")
 
 
 def parse_url(text: str) -> Url:
@@ -94,9 +93,9 @@ def parse_url(text: str) -> Url:
     _refuse_controls(text)
     match = _SCHEME.match(text)
     scheme = match.group(1).lower() if match else ""
-    if scheme not in DEFAULT_PORTS:
+    if match is None or scheme not in DEFAULT_PORTS:
         raise UrlError(f"not an http(s) URL (scheme {scheme or 'missing'!r})")
-    rest = text[match.end():]
+    rest = text[match.end() :]
     if not rest.startswith("//"):
         raise UrlError("an http(s) URL needs '//' and a host after the scheme")
     rest = rest[2:]
@@ -107,12 +106,15 @@ def parse_url(text: str) -> Url:
             end = min(end, pos)
     authority, rest = rest[:end], rest[end:]
     if "\\" in authority:
-        raise UrlError("the URL's authority contains a backslash, which HTTP clients read in "
-                       "different ways; percent-encode it or fix the URL")
+        raise UrlError(
+            "the URL's authority contains a backslash, which HTTP clients read in "
+            "different ways; percent-encode it or fix the URL"
+        )
     userinfo, at, hostport = authority.rpartition("@")
     if at and not _USERINFO.match(userinfo):
-        raise UrlError("the URL's user information holds characters outside RFC 3986 (an "
-                       "unescaped '@'?); percent-encode them")
+        raise UrlError(
+            "the URL's user information holds characters outside RFC 3986 (an unescaped '@'?); percent-encode them"
+        )
     host, port_text = _split_host_port(hostport)
     host = _canonical_host(host)
     if port_text:
@@ -132,7 +134,7 @@ def _split_host_port(hostport: str):
         close = hostport.find("]")
         if close == -1:
             raise UrlError("unterminated IPv6 address in the URL")
-        host, after = hostport[1:close], hostport[close + 1:]
+        host, after = hostport[1:close], hostport[close + 1 :]
         if after and not after.startswith(":"):
             raise UrlError("unexpected characters after the IPv6 address in the URL")
         try:
@@ -158,8 +160,7 @@ def _canonical_host(host: str) -> str:
         except (idna.IDNAError, UnicodeError):
             raise UrlError("the URL's host is not a valid internationalised domain name") from None
     if not _HOSTNAME.match(host):
-        raise UrlError("the URL's host holds characters outside letters, digits, '-', '.' and "
-                       "'_'")
+        raise UrlError("the URL's host holds characters outside letters, digits, '-', '.' and '_'")
     return host.lower()
 
 

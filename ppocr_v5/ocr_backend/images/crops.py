@@ -5,6 +5,7 @@ p0->p1 becomes the top edge); any other polygon is cut as its axis-aligned hull 
 painted in the region's background colour, so neighbouring lines do not leak in. Every crop keeps
 the homography back to page pixels, for lines detected inside it.
 """
+
 import dataclasses
 from typing import List, Sequence, Tuple
 
@@ -18,8 +19,8 @@ MIN_SIDE = 2  # pixels; anything thinner holds no readable text
 
 @dataclasses.dataclass(frozen=True)
 class Crop:
-    image: np.ndarray        # BGR, upright
-    to_page: np.ndarray      # 3x3 homography: crop pixel -> page pixel
+    image: np.ndarray  # BGR, upright
+    to_page: np.ndarray  # 3x3 homography: crop pixel -> page pixel
 
     def page_points(self, points: Sequence[Point]) -> List[Point]:
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 1, 2)
@@ -41,9 +42,8 @@ def crop_quad(image: np.ndarray, quad: Sequence[Point]) -> Crop:
     dst = np.asarray([(0, 0), (out_w, 0), (out_w, out_h), (0, out_h)], dtype=np.float32)
     forward = cv2.getPerspectiveTransform(src, dst)
     # Replicated borders read as paper where a region pokes out of the page, not as a black bar.
-    warped = cv2.warpPerspective(image, forward, (out_w, out_h), flags=cv2.INTER_CUBIC,
-                                 borderMode=cv2.BORDER_REPLICATE)
-    return Crop(image=warped, to_page=np.linalg.inv(forward))
+    warped = cv2.warpPerspective(image, forward, (out_w, out_h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
+    return Crop(image=warped, to_page=np.linalg.inv(np.asarray(forward, dtype=np.float64)))
 
 
 def crop_polygon(image: np.ndarray, polygon: Sequence[Point]) -> Crop:
@@ -52,13 +52,13 @@ def crop_polygon(image: np.ndarray, polygon: Sequence[Point]) -> Crop:
     x0, y0, x1, y1 = bounding_box(polygon)
     ix0, iy0 = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
     ix1, iy1 = min(int(np.ceil(x1)), width), min(int(np.ceil(y1)), height)
-    patch = image[iy0:max(iy1, iy0), ix0:max(ix1, ix0)].copy()
+    patch = image[iy0 : max(iy1, iy0), ix0 : max(ix1, ix0)].copy()
     to_page = np.array([[1.0, 0, ix0], [0, 1.0, iy0], [0, 0, 1.0]])
     if patch.size == 0:
         return Crop(image=patch, to_page=to_page)
     mask = np.zeros(patch.shape[:2], dtype=np.uint8)
     local = np.round(np.asarray(polygon, dtype=np.float64) - (ix0, iy0)).astype(np.int32)
-    cv2.fillPoly(mask, [local], 255)
+    cv2.fillPoly(mask, [local], (255,))
     inside = patch[mask > 0]
     if len(inside):
         # Text covers a minority of a line's pixels, so the median inside is the paper colour.
@@ -91,7 +91,7 @@ def ink_rows(gray: np.ndarray) -> List[Tuple[int, int]]:
     """
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
-    if gray.size == 0 or int(gray.max()) - int(gray.min()) < 32:   # flat: no text at all
+    if gray.size == 0 or int(gray.max()) - int(gray.min()) < 32:  # flat: no text at all
         return []
     _, binary = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if binary.mean() > 0.5:

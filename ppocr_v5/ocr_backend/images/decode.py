@@ -5,6 +5,7 @@ orientation, so we apply it too: otherwise every box on a phone photo lands rota
 checked from the header before any pixel is decoded, so a tiny file claiming huge dimensions
 costs nothing.
 """
+
 import io
 import warnings
 from typing import Tuple
@@ -47,8 +48,8 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
             raise ImageDecodeError(f"image refused: {exc}") from None
         except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
             raise ImageDecodeError(
-                f"cannot decode the {im.format} image ({_short(exc)}); the file is truncated or "
-                f"corrupt") from None
+                f"cannot decode the {im.format} image ({_short(exc)}); the file is truncated or corrupt"
+            ) from None
         im = _orient(im)
         rgb = _to_rgb_array(im)
     finally:
@@ -70,8 +71,8 @@ def _open(data, max_pixels: int) -> Image.Image:
         raise ImageDecodeError(f"image refused: {exc} (MAX_IMAGE_PIXELS={max_pixels})") from None
     except Image.UnidentifiedImageError:
         raise ImageDecodeError(
-            f"not an image in a supported format ({', '.join(FORMATS)}); first bytes: "
-            f"{bytes(data[:8])!r}") from None
+            f"not an image in a supported format ({', '.join(FORMATS)}); first bytes: {bytes(data[:8])!r}"
+        ) from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageDecodeError(f"cannot read the image header ({_short(exc)})") from None
     width, height = im.size
@@ -82,7 +83,8 @@ def _open(data, max_pixels: int) -> Image.Image:
         im.close()
         raise ImageDecodeError(
             f"the image is {width}x{height} = {width * height} pixels, above the limit of "
-            f"{max_pixels} (MAX_IMAGE_PIXELS)")
+            f"{max_pixels} (MAX_IMAGE_PIXELS)"
+        )
     return im
 
 

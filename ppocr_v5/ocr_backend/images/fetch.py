@@ -18,6 +18,7 @@ Security rules, since task data is user-controlled:
   * downloads are bounded in time and size, and error messages never show tokens or query strings
     (which hold the signatures of presigned URLs; redaction.py).
 """
+
 import base64
 import binascii
 import logging
@@ -53,14 +54,17 @@ class ImageFetcher:
     hostname only with that same /setup's access_token.
     """
 
-    def __init__(self, settings, hostname: str = "", access_token: str = "",
-                 session: Optional[requests.Session] = None):
+    def __init__(
+        self, settings, hostname: str = "", access_token: str = "", session: Optional[requests.Session] = None
+    ):
         self.max_bytes = settings.max_image_bytes
         self.timeout = settings.image_fetch_timeout
         self.block_private = settings.block_private_urls
         if settings.label_studio_api_key and not settings.label_studio_url:
-            raise ConfigError("LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set the "
-                              "URL of the Label Studio the key belongs to.")
+            raise ConfigError(
+                "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set the "
+                "URL of the Label Studio the key belongs to."
+            )
         if settings.label_studio_url:
             base, key = settings.label_studio_url, settings.label_studio_api_key or access_token
         else:
@@ -68,8 +72,7 @@ class ImageFetcher:
         self._files = LabelStudioFiles(label_studio_base(base or ""))
         self.label_studio_url = self._files.url
         self._session = session or ssrf.new_session(self._files.origin, self.block_private)
-        self._auth = LabelStudioAuth(self.label_studio_url, key or "", self._session,
-                                     self.timeout)
+        self._auth = LabelStudioAuth(self.label_studio_url, key or "", self._session, self.timeout)
 
     def __repr__(self):
         return f"ImageFetcher(label_studio_url={self.label_studio_url!r}, auth={self._auth!r})"
@@ -112,8 +115,7 @@ class ImageFetcher:
                 resp.close()
                 hops += 1
                 if hops > MAX_REDIRECTS:
-                    raise ImageFetchError(f"more than {MAX_REDIRECTS} redirects, starting from "
-                                          f"{url.safe()}")
+                    raise ImageFetchError(f"more than {MAX_REDIRECTS} redirects, starting from {url.safe()}")
                 url = _redirect_target(url, resp.headers["Location"])
                 continue
             if resp.status_code == 401 and to_ls and self._auth.renewable and not retried_auth:
@@ -132,14 +134,15 @@ class ImageFetcher:
 
     def _get(self, url: Url, headers: dict, to_ls: bool = False) -> requests.Response:
         # When Label Studio itself is out of reach, the likely fix is the URL we were given.
-        hint = (f"; is Label Studio running at {safe_url(self.label_studio_url)}? "
-                f"check LABEL_STUDIO_URL" if to_ls else "")
+        hint = (
+            f"; is Label Studio running at {safe_url(self.label_studio_url)}? check LABEL_STUDIO_URL" if to_ls else ""
+        )
         try:
-            return self._session.get(url.geturl(), headers=headers, stream=True,
-                                     allow_redirects=False, timeout=(self.timeout, self.timeout))
+            return self._session.get(
+                url.geturl(), headers=headers, stream=True, allow_redirects=False, timeout=(self.timeout, self.timeout)
+            )
         except requests.Timeout:
-            raise ImageFetchError(f"no answer from {url.safe()} within "
-                                  f"{self.timeout:g} s{hint}") from None
+            raise ImageFetchError(f"no answer from {url.safe()} within {self.timeout:g} s{hint}") from None
         except requests.RequestException as exc:
             raise ImageFetchError(f"cannot download {url.safe()}: {_reason(exc)}{hint}") from None
         except ValueError:
@@ -160,11 +163,10 @@ class ImageFetcher:
                     raise too_big(url.safe(), len(body), self.max_bytes, at_least=True)
                 if time.monotonic() > deadline:
                     raise ImageFetchError(
-                        f"download of {url.safe()} took longer than "
-                        f"{self.timeout * TOTAL_TIMEOUT_FACTOR:g} s")
+                        f"download of {url.safe()} took longer than {self.timeout * TOTAL_TIMEOUT_FACTOR:g} s"
+                    )
         except requests.Timeout:
-            raise ImageFetchError(f"{url.safe()} stopped sending data for "
-                                  f"{self.timeout:g} s") from None
+            raise ImageFetchError(f"{url.safe()} stopped sending data for {self.timeout:g} s") from None
         except requests.RequestException as exc:
             raise ImageFetchError(f"download of {url.safe()} failed: {_reason(exc)}") from None
         if not body:
@@ -174,8 +176,7 @@ class ImageFetcher:
     def _http_error(self, url: Url, status: int, to_ls: bool) -> ImageFetchError:
         where = url.safe()
         if to_ls and status in (401, 403):
-            return ImageFetchError(f"Label Studio refused {where} with HTTP {status}: "
-                                   f"{self._auth.refusal_advice()}")
+            return ImageFetchError(f"Label Studio refused {where} with HTTP {status}: {self._auth.refusal_advice()}")
         return ImageFetchError(f"HTTP {status} for {where}")
 
 
@@ -203,8 +204,7 @@ def decode_data_uri(uri: str, max_bytes: int) -> bytes:
 
 def too_big(what: str, size: int, max_bytes: int, at_least: bool = False) -> ImageFetchError:
     more = "more than " if at_least else ""
-    return ImageFetchError(f"{what} is {more}{size} bytes, above the {max_bytes} byte "
-                           f"limit (MAX_IMAGE_BYTES)")
+    return ImageFetchError(f"{what} is {more}{size} bytes, above the {max_bytes} byte limit (MAX_IMAGE_BYTES)")
 
 
 def _redirect_target(url: Url, location: str) -> Url:
@@ -214,8 +214,7 @@ def _redirect_target(url: Url, location: str) -> Url:
     except UrlError as exc:
         scheme = scheme_of(location)
         if scheme and scheme not in ("http", "https"):
-            raise ImageFetchError(f"redirected to unsupported scheme {scheme!r} "
-                                  f"from {url.safe()}") from None
+            raise ImageFetchError(f"redirected to unsupported scheme {scheme!r} from {url.safe()}") from None
         raise ImageFetchError(f"redirect from {url.safe()} refused: {exc}") from None
 
 

@@ -10,6 +10,7 @@ A JWT that is already an access token is sent as Bearer unchanged.
 One instance is shared by every request thread, so the cache is guarded by a lock; the lock is
 held during the exchange so that concurrent threads wait for one exchange instead of racing.
 """
+
 import base64
 import binascii
 import json
@@ -31,8 +32,10 @@ RENEW_MARGIN_S = 30.0
 # SimpleJWT's default access lifetime in Label Studio; used when a token carries no `exp`.
 DEFAULT_ACCESS_LIFETIME_S = 300.0
 
-PAT_HELP = ("create a new Personal Access Token in Label Studio (Account & Settings > "
-            "Personal Access Token) and set it as LABEL_STUDIO_API_KEY")
+PAT_HELP = (
+    "create a new Personal Access Token in Label Studio (Account & Settings > "
+    "Personal Access Token) and set it as LABEL_STUDIO_API_KEY"
+)
 
 
 def jwt_payload(token: str) -> Optional[dict]:
@@ -55,8 +58,14 @@ def jwt_payload(token: str) -> Optional[dict]:
 class LabelStudioAuth:
     """Authorization header for requests to one Label Studio instance."""
 
-    def __init__(self, base_url: str, api_key: str, session: Optional[requests.Session] = None,
-                 timeout: float = 20.0, clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        session: Optional[requests.Session] = None,
+        timeout: float = 20.0,
+        clock: Callable[[], float] = time.time,
+    ):
         self.base_url = (base_url or "").rstrip("/")
         self._key = (api_key or "").strip()
         self._session = session or requests.Session()
@@ -101,11 +110,15 @@ class LabelStudioAuth:
         if self.kind == "none":
             return "set LABEL_STUDIO_API_KEY to an API token of a user in this project"
         if self.kind == "legacy":
-            return ("check LABEL_STUDIO_URL points to the Label Studio that sent the task and that "
-                    "the token belongs to a user with access to it; legacy tokens may be disabled "
-                    "in the organisation (use a Personal Access Token instead)")
-        return ("check LABEL_STUDIO_URL points to the Label Studio that sent the task; the Personal "
-                "Access Token may be expired or revoked, or its user lacks access to this project")
+            return (
+                "check LABEL_STUDIO_URL points to the Label Studio that sent the task and that "
+                "the token belongs to a user with access to it; legacy tokens may be disabled "
+                "in the organisation (use a Personal Access Token instead)"
+            )
+        return (
+            "check LABEL_STUDIO_URL points to the Label Studio that sent the task; the Personal "
+            "Access Token may be expired or revoked, or its user lacks access to this project"
+        )
 
     def invalidate(self) -> None:
         """Forget the cached access token (Label Studio answered 401 to it)."""
@@ -123,42 +136,46 @@ class LabelStudioAuth:
         if not self.base_url:
             raise LabelStudioAuthError(
                 "LABEL_STUDIO_API_KEY is a Personal Access Token, which must be exchanged with "
-                "Label Studio, but its URL is unknown: set LABEL_STUDIO_URL.")
+                "Label Studio, but its URL is unknown: set LABEL_STUDIO_URL."
+            )
         now = self._clock()
         if self._refresh_exp is not None and now >= self._refresh_exp:
             expired = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self._refresh_exp))
             raise LabelStudioAuthError(
-                f"LABEL_STUDIO_API_KEY is a Personal Access Token that expired at {expired}: "
-                f"{PAT_HELP}.")
+                f"LABEL_STUDIO_API_KEY is a Personal Access Token that expired at {expired}: {PAT_HELP}."
+            )
         url = self.base_url + REFRESH_PATH
         try:
             # No redirects: a POST redirected (e.g. http -> https) turns into a GET and fails
             # obscurely; better to say LABEL_STUDIO_URL is wrong.
-            resp = self._session.post(url, json={"refresh": self._key}, timeout=self._timeout,
-                                      allow_redirects=False)
+            resp = self._session.post(url, json={"refresh": self._key}, timeout=self._timeout, allow_redirects=False)
         except requests.Timeout:
             raise LabelStudioAuthError(
-                f"Label Studio at {self.base_url} did not answer the token exchange within "
-                f"{self._timeout:g} s.") from None
+                f"Label Studio at {self.base_url} did not answer the token exchange within {self._timeout:g} s."
+            ) from None
         except requests.RequestException as exc:
             raise LabelStudioAuthError(
                 f"cannot reach Label Studio at {self.base_url} to exchange the Personal Access "
-                f"Token ({type(exc).__name__}); check LABEL_STUDIO_URL.") from None
+                f"Token ({type(exc).__name__}); check LABEL_STUDIO_URL."
+            ) from None
         with resp:
             if resp.status_code == 401:
                 raise LabelStudioAuthError(
                     f"Label Studio at {self.base_url} rejected LABEL_STUDIO_API_KEY (HTTP 401 on "
                     f"{REFRESH_PATH}): the Personal Access Token is invalid, expired or revoked; "
-                    f"{PAT_HELP}.")
+                    f"{PAT_HELP}."
+                )
             if resp.is_redirect:
                 raise LabelStudioAuthError(
                     f"Label Studio redirected the token exchange (HTTP {resp.status_code}); "
-                    f"LABEL_STUDIO_URL={self.base_url} is probably wrong (http vs https, path?).")
+                    f"LABEL_STUDIO_URL={self.base_url} is probably wrong (http vs https, path?)."
+                )
             if resp.status_code != 200:
                 raise LabelStudioAuthError(
                     f"the Personal Access Token exchange at {self.base_url}{REFRESH_PATH} failed "
                     f"with HTTP {resp.status_code}; check LABEL_STUDIO_URL (Label Studio >= 1.14 "
-                    f"is needed for Personal Access Tokens).")
+                    f"is needed for Personal Access Tokens)."
+                )
             try:
                 access = resp.json().get("access")
             except (ValueError, AttributeError):
@@ -166,12 +183,12 @@ class LabelStudioAuth:
         if not isinstance(access, str) or not access:
             raise LabelStudioAuthError(
                 f"the Personal Access Token exchange at {self.base_url}{REFRESH_PATH} returned no "
-                f"access token; check LABEL_STUDIO_URL points to Label Studio.")
+                f"access token; check LABEL_STUDIO_URL points to Label Studio."
+            )
         exp = _number((jwt_payload(access) or {}).get("exp"))
         if exp is None:
             exp = now + DEFAULT_ACCESS_LIFETIME_S
-        log.debug("Exchanged the Personal Access Token for an access token valid %.0f s",
-                  exp - now)
+        log.debug("Exchanged the Personal Access Token for an access token valid %.0f s", exp - now)
         return access, exp
 
 

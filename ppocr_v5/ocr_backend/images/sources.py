@@ -5,6 +5,7 @@ backend cannot fetch; `LabelStudioFiles` knows the Label Studio the key belongs 
 paths and cloud URIs (presigned by Label Studio) into the URL to download. Which paths are
 Label Studio *file* paths is decided here too, since the key is sent for those only.
 """
+
 import base64
 import dataclasses
 import enum
@@ -24,8 +25,10 @@ _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
 # The paths under LABEL_STUDIO_URL that serve task files (uploads, local-files storage, cloud
 # storage proxy, presign redirects). The key is sent for these only: a task value of `/api/...`
 # must not turn the backend into an authenticated client of Label Studio's API.
-_LS_FILE_PATH = re.compile(r"^/(?:data/upload/|data/local-files/?$|storage-data/"
-                           r"|(?:tasks|projects)/[^/]+/presign/?$)")
+_LS_FILE_PATH = re.compile(
+    r"^/(?:data/upload/|data/local-files/?$|storage-data/"
+    r"|(?:tasks|projects)/[^/]+/presign/?$)"
+)
 
 
 class SourceKind(enum.Enum):
@@ -38,7 +41,7 @@ class SourceKind(enum.Enum):
 @dataclasses.dataclass(frozen=True)
 class Source:
     kind: SourceKind
-    value: str       # the task's value, stripped
+    value: str  # the task's value, stripped
     scheme: str = ""  # lower-case; '' for Label Studio paths
 
 
@@ -55,8 +58,9 @@ def classify(value: str) -> Source:
     if value[:5].lower() == "data:":
         return Source(SourceKind.DATA_URI, value, "data")
     if value.startswith("//"):
-        raise ImageFetchError(f"protocol-relative URL {safe_url('http:' + value)} is not "
-                              f"supported; use an absolute http(s) URL")
+        raise ImageFetchError(
+            f"protocol-relative URL {safe_url('http:' + value)} is not supported; use an absolute http(s) URL"
+        )
     if value.startswith("/"):
         return Source(SourceKind.LABEL_STUDIO_PATH, value)
     scheme = scheme_of(value)
@@ -65,11 +69,11 @@ def classify(value: str) -> Source:
     if scheme in ("http", "https"):
         return Source(SourceKind.WEB_URL, value, scheme)
     if not scheme:
-        raise ImageFetchError(
-            f"{safe_url(value)!r} is neither an absolute URL nor a Label Studio path (/data/...)")
+        raise ImageFetchError(f"{safe_url(value)!r} is neither an absolute URL nor a Label Studio path (/data/...)")
     raise ImageFetchError(
         f"unsupported URL scheme {scheme!r} in {safe_url(value)}; use http(s), data:, a Label "
-        f"Studio path or s3/gs/azure-blob storage")
+        f"Studio path or s3/gs/azure-blob storage"
+    )
 
 
 def label_studio_base(url: str) -> Optional[Url]:
@@ -83,8 +87,7 @@ def label_studio_base(url: str) -> Optional[Url]:
         log.warning("Ignoring Label Studio URL %s: %s", safe_url(url), exc)
         return None
     if parsed.userinfo or parsed.query:
-        log.warning("Ignoring Label Studio URL %s: it must not hold credentials or a query",
-                    parsed.safe())
+        log.warning("Ignoring Label Studio URL %s: it must not hold credentials or a query", parsed.safe())
         return None
     return parsed
 
@@ -114,7 +117,8 @@ class LabelStudioFiles:
             raise ImageFetchError(
                 f"{safe_url(original)} is a Label Studio path but the Label Studio URL is "
                 f"unknown: set LABEL_STUDIO_URL (e.g. http://localhost:8080) so it can be "
-                f"downloaded")
+                f"downloaded"
+            )
         url = parse_url(self.url + path)
         self.check_file_path(url)
         return url
@@ -122,21 +126,24 @@ class LabelStudioFiles:
     def presign_url(self, uri: str, scheme: str, task_id) -> Url:
         """Label Studio's presign endpoint for a cloud URI: it redirects to a signed URL."""
         if task_id is None or task_id == "":
-            raise ImageFetchError(f"{scheme}:// URIs are resolved through Label Studio's presign "
-                                  f"endpoint, which needs the task id; none was given")
+            raise ImageFetchError(
+                f"{scheme}:// URIs are resolved through Label Studio's presign "
+                f"endpoint, which needs the task id; none was given"
+            )
         fileuri = base64.urlsafe_b64encode(uri.encode("utf-8")).decode("ascii")
-        path = (f"/tasks/{urllib.parse.quote(str(task_id), safe='')}/presign/?"
-                + urllib.parse.urlencode({"fileuri": fileuri}))
+        path = f"/tasks/{urllib.parse.quote(str(task_id), safe='')}/presign/?" + urllib.parse.urlencode(
+            {"fileuri": fileuri}
+        )
         return self.url_for(path, uri)
 
     def check_file_path(self, url: Url) -> None:
         """Refuse Label Studio paths that serve no task files (`/api/...`, traversal...)."""
         base = self._base.path.rstrip("/") if self._base else ""
-        rel = url.path[len(base):] if url.path.startswith(base + "/") else ""
+        rel = url.path[len(base) :] if url.path.startswith(base + "/") else ""
         decoded = urllib.parse.unquote(rel)
         segments = decoded.split("/")
-        if (not _LS_FILE_PATH.match(rel) or "\\" in decoded or "." in segments
-                or ".." in segments):
+        if not _LS_FILE_PATH.match(rel) or "\\" in decoded or "." in segments or ".." in segments:
             raise ImageFetchError(
                 f"{url.safe()} is not a Label Studio file path (/data/upload/, "
-                f"/data/local-files/, /storage-data/, presign); refused")
+                f"/data/local-files/, /storage-data/, presign); refused"
+            )

@@ -10,6 +10,7 @@ Task data is user-controlled, so a URL is a request to make on someone else's be
     the fetcher's own per-hop decision.
 Both checks live in the HTTP session `new_session` builds.
 """
+
 import http.cookiejar
 import ipaddress
 import socket
@@ -36,9 +37,14 @@ def is_public_address(ip: str) -> bool:
     if isinstance(addr, ipaddress.IPv6Address):
         # ::ffff:10.0.0.1 and 2002::/16 (6to4) embeddings reach the IPv4 address inside.
         addr = addr.ipv4_mapped or addr.sixtofour or addr
-    return addr.is_global and not (addr.is_private or addr.is_loopback or addr.is_link_local
-                                   or addr.is_reserved or addr.is_multicast
-                                   or addr.is_unspecified)
+    return addr.is_global and not (
+        addr.is_private
+        or addr.is_loopback
+        or addr.is_link_local
+        or addr.is_reserved
+        or addr.is_multicast
+        or addr.is_unspecified
+    )
 
 
 def check_public(url: Url) -> None:
@@ -52,8 +58,8 @@ def check_public(url: Url) -> None:
         ip = str(info[4][0])
         if not is_public_address(ip):
             raise ImageFetchError(
-                f"{url.safe()} resolves to the non-public address {ip}, refused because "
-                f"BLOCK_PRIVATE_URLS is on")
+                f"{url.safe()} resolves to the non-public address {ip}, refused because BLOCK_PRIVATE_URLS is on"
+            )
 
 
 class _PeerGuard:
@@ -75,8 +81,9 @@ class _PeerGuard:
             return
         ip = sock.getpeername()[0]
         if not is_public_address(ip):
-            raise ImageFetchError(f"{host}:{port} connected to the non-public address {ip}, "
-                                  f"refused because BLOCK_PRIVATE_URLS is on")
+            raise ImageFetchError(
+                f"{host}:{port} connected to the non-public address {ip}, refused because BLOCK_PRIVATE_URLS is on"
+            )
 
     def checked_socket(self, host: str, port: int, sock):
         """`sock`, just connected to host:port, once its peer passed; closed if it did not."""
@@ -92,15 +99,16 @@ class _PeerGuard:
         for Label Studio's origin as urllib3, which makes the connection, reads the URL."""
         parsed = urllib3.util.parse_url(request.url or "")
         scheme = (parsed.scheme or "").lower()
-        origin = (scheme, (parsed.host or "").strip("[]").lower(),
-                  parsed.port or DEFAULT_PORTS.get(scheme))
+        origin = (scheme, (parsed.host or "").strip("[]").lower(), parsed.port or DEFAULT_PORTS.get(scheme))
         if self.ls_origin is not None and origin == self.ls_origin:
             return
         auth = str(request.headers.get("Authorization", ""))
-        if request.method != "GET" or auth.startswith(("Token ", "Bearer ")) or (
-                request.path_url or "").startswith(REFRESH_PATH):
-            raise ImageFetchError("refused to send Label Studio credentials to a host that is "
-                                  "not LABEL_STUDIO_URL")
+        if (
+            request.method != "GET"
+            or auth.startswith(("Token ", "Bearer "))
+            or (request.path_url or "").startswith(REFRESH_PATH)
+        ):
+            raise ImageFetchError("refused to send Label Studio credentials to a host that is not LABEL_STUDIO_URL")
 
 
 def _guarded_pools(guard: _PeerGuard) -> dict:
@@ -140,8 +148,7 @@ def new_session(ls_origin: Optional[tuple] = None, block_private: bool = False) 
     session = requests.Session()
     # Stateless: a cookie set by one image host must not ride along on other tasks' requests.
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    adapter = _GuardedAdapter(_PeerGuard(ls_origin, block_private), pool_connections=8,
-                              pool_maxsize=32, max_retries=0)
+    adapter = _GuardedAdapter(_PeerGuard(ls_origin, block_private), pool_connections=8, pool_maxsize=32, max_retries=0)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = "ppocr-v5-ml-backend"

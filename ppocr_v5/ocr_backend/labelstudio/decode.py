@@ -8,6 +8,7 @@ Coordinates are percent of the image, so they convert with the decoded image's o
 original_width says; rectangles follow Label Studio's convention (x, y = top-left corner before
 rotation, rotation clockwise in degrees about it).
 """
+
 import dataclasses
 import logging
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,13 +25,13 @@ _LABEL_KEYS = ("labels", "rectanglelabels", "polygonlabels", "text")
 @dataclasses.dataclass(frozen=True)
 class Region:
     id: str
-    from_name: str              # the geometry tag's name
-    kind: str                   # its tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
-    value: dict                 # the geometry as drawn (percent), without label or text keys
-    points: Tuple[Point, ...]   # pixels (a rotated rectangle's corners may poke out of the image)
-    rectangle: bool             # the 4 points are a rectangle's corners in reading order
-    label: Optional[str]        # the geometry item's own label, else the Labels item's; None: unlabelled
-    text: Optional[str]         # the TextArea's lines joined by spaces; None: no transcription
+    from_name: str  # the geometry tag's name
+    kind: str  # its tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
+    value: dict  # the geometry as drawn (percent), without label or text keys
+    points: Tuple[Point, ...]  # pixels (a rotated rectangle's corners may poke out of the image)
+    rectangle: bool  # the 4 points are a rectangle's corners in reading order
+    label: Optional[str]  # the geometry item's own label, else the Labels item's; None: unlabelled
+    text: Optional[str]  # the TextArea's lines joined by spaces; None: no transcription
 
 
 def _kind(item: dict, tags: Optional[OcrTags]) -> Optional[str]:
@@ -84,21 +85,34 @@ def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrT
         rid, value = str(item["id"]), _value(item)
         rectangle = GEOMETRY_TAGS[kind] == "rectangle"
         try:
-            points = (ls_rect_to_pixels(value, width, height) if rectangle
-                      else percent_to_pixels(value["points"], width, height))
+            points = (
+                ls_rect_to_pixels(value, width, height)
+                if rectangle
+                else percent_to_pixels(value["points"], width, height)
+            )
         except (KeyError, TypeError, ValueError):
             logger.warning("region %s: unreadable %s value; skipped", rid, kind)
             continue
         if len(points) < 3:
             continue
         if item.get("image_rotation"):
-            logger.warning("region %s: drawn on an image rotated in the editor (%s deg); coordinates "
-                           "are taken as on the stored image", rid, item["image_rotation"])
+            logger.warning(
+                "region %s: drawn on an image rotated in the editor (%s deg); coordinates "
+                "are taken as on the stored image",
+                rid,
+                item["image_rotation"],
+            )
         own_label = (value.get(kind) or [None])[0] if kind.endswith("labels") else None
         found[rid] = Region(
-            id=rid, from_name=str(item.get("from_name") or ""), kind=kind,
+            id=rid,
+            from_name=str(item.get("from_name") or ""),
+            kind=kind,
             value={k: v for k, v in value.items() if k not in _LABEL_KEYS},
-            points=tuple(points), rectangle=rectangle, label=own_label or labels.get(rid), text=texts.get(rid))
+            points=tuple(points),
+            rectangle=rectangle,
+            label=own_label or labels.get(rid),
+            text=texts.get(rid),
+        )
     return list(found.values())
 
 
@@ -114,6 +128,7 @@ def pick_result(task: dict, source: str, model_version: str = "") -> Optional[Li
     if source == "annotations":
         chosen = _latest([a for a in task.get("annotations") or () if not a.get("was_cancelled") and a.get("result")])
     else:
-        chosen = _latest([p for p in task.get("predictions") or ()
-                          if not model_version or p.get("model_version") == model_version])
+        chosen = _latest(
+            [p for p in task.get("predictions") or () if not model_version or p.get("model_version") == model_version]
+        )
     return None if chosen is None else list(chosen.get("result") or [])

@@ -3,6 +3,7 @@
 Each line becomes one region: a geometry item (polygon or rectangle) plus a `labels` item and a
 `textarea` item when the config has those tags, all sharing one id so Label Studio links them.
 """
+
 import secrets
 from typing import Iterable, List, Optional, Sequence
 
@@ -31,12 +32,26 @@ def geometry_value(points: Sequence[geometry.Point], shape: str, width: int, hei
     return geometry.ls_rect(points, width, height)
 
 
-def encode_region(region_id: str, geo: GeometryTag, value: dict, tags: OcrTags, width: int, height: int,
-                  text: Optional[str], label: Optional[str], score: Optional[float]) -> List[dict]:
+def encode_region(
+    region_id: str,
+    geo: GeometryTag,
+    value: dict,
+    tags: OcrTags,
+    width: int,
+    height: int,
+    text: Optional[str],
+    label: Optional[str],
+    score: Optional[float],
+) -> List[dict]:
     """The result items of one region: geometry (with its label for *Labels tags), a `labels` item
     when the config has a separate Labels tag, and a `textarea` item unless `text` is None."""
-    common = {"id": region_id, "to_name": tags.image_name, "original_width": width,
-              "original_height": height, "image_rotation": 0}
+    common = {
+        "id": region_id,
+        "to_name": tags.image_name,
+        "original_width": width,
+        "original_height": height,
+        "image_rotation": 0,
+    }
     if score is not None:
         common["score"] = round(float(score), 4)
     is_labels_tag = geo.tag.endswith("labels")
@@ -49,8 +64,15 @@ def encode_region(region_id: str, geo: GeometryTag, value: dict, tags: OcrTags, 
     return items
 
 
-def encode_lines(lines: Iterable[TextLine], tags: OcrTags, width: int, height: int, output_type: str,
-                 include_text: bool = True, label: str = "") -> List[dict]:
+def encode_lines(
+    lines: Iterable[TextLine],
+    tags: OcrTags,
+    width: int,
+    height: int,
+    output_type: str,
+    include_text: bool = True,
+    label: str = "",
+) -> List[dict]:
     """Label Studio `result` items for `lines` on an image of width x height pixels."""
     lines = list(lines)
     geo = tags.geometry(output_type)
@@ -58,8 +80,11 @@ def encode_lines(lines: Iterable[TextLine], tags: OcrTags, width: int, height: i
     items: List[dict] = []
     for line, region_id in zip(lines, new_region_ids(len(lines))):
         value = geometry_value(line.points, geo.shape, width, height)
-        items.extend(encode_region(region_id, geo, value, tags, width, height,
-                                   line.text if include_text else None, chosen, line.score))
+        items.extend(
+            encode_region(
+                region_id, geo, value, tags, width, height, line.text if include_text else None, chosen, line.score
+            )
+        )
     return items
 
 

@@ -3,6 +3,7 @@
 Parsed per request (two projects with different configs may share one backend process) and
 memoised by the config text, so this costs nothing after the first call.
 """
+
 import dataclasses
 import functools
 from typing import Optional, Tuple
@@ -10,28 +11,32 @@ from xml.etree import ElementTree
 
 from ocr_backend.errors import LabelConfigError
 
-GEOMETRY_TAGS = {"polygon": "polygon", "rectangle": "rectangle",
-                 "polygonlabels": "polygon", "rectanglelabels": "rectangle"}
+GEOMETRY_TAGS = {
+    "polygon": "polygon",
+    "rectangle": "rectangle",
+    "polygonlabels": "polygon",
+    "rectanglelabels": "rectangle",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class GeometryTag:
     name: str
-    tag: str        # Label Studio tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
-    shape: str      # polygon or rectangle
-    labels: Tuple[str, ...] = ()   # only for *Labels tags
-    predicted_values: Tuple[str, ...] = ()   # the tag's predicted_values="A,B" attribute
+    tag: str  # Label Studio tag, lower case: polygon, rectangle, polygonlabels, rectanglelabels
+    shape: str  # polygon or rectangle
+    labels: Tuple[str, ...] = ()  # only for *Labels tags
+    predicted_values: Tuple[str, ...] = ()  # the tag's predicted_values="A,B" attribute
 
 
 @dataclasses.dataclass(frozen=True)
 class OcrTags:
     image_name: str
-    image_value: str                  # task data key, e.g. "image" for value="$image"
+    image_value: str  # task data key, e.g. "image" for value="$image"
     geometries: Tuple[GeometryTag, ...]
     labels_name: Optional[str] = None
     labels: Tuple[str, ...] = ()
     textarea_name: Optional[str] = None
-    predicted_values: Tuple[str, ...] = ()   # of the Labels tag
+    predicted_values: Tuple[str, ...] = ()  # of the Labels tag
 
     def geometry_named(self, name: str) -> Optional[GeometryTag]:
         return next((g for g in self.geometries if g.name == name), None)
@@ -81,15 +86,21 @@ def parse_label_config(config: str) -> OcrTags:
         raise LabelConfigError(f"the label config is not valid XML: {exc}") from None
     images = [el for el in root.iter() if el.tag.lower() == "image" and el.get("name")]
     if not images:
-        raise LabelConfigError("the label config has no <Image name=... value=\"$...\"> tag")
+        raise LabelConfigError('the label config has no <Image name=... value="$..."> tag')
     for image in images:
-        name = image.get("name")
+        name = image.get("name", "")
         controls = [el for el in root.iter() if name in _to_names(el) and el.get("name")]
         geometries = tuple(
-            GeometryTag(el.get("name"), el.tag.lower(), GEOMETRY_TAGS[el.tag.lower()],
-                        tuple(lab.get("value") for lab in el if lab.tag.lower() == "label" and lab.get("value")),
-                        _predicted_values(el))
-            for el in controls if el.tag.lower() in GEOMETRY_TAGS)
+            GeometryTag(
+                el.get("name", ""),
+                el.tag.lower(),
+                GEOMETRY_TAGS[el.tag.lower()],
+                tuple(lab.get("value", "") for lab in el if lab.tag.lower() == "label" and lab.get("value")),
+                _predicted_values(el),
+            )
+            for el in controls
+            if el.tag.lower() in GEOMETRY_TAGS
+        )
         if not geometries:
             continue
         labels_tag = next((el for el in controls if el.tag.lower() == "labels"), None)
@@ -99,12 +110,14 @@ def parse_label_config(config: str) -> OcrTags:
             image_value=(image.get("value") or "").lstrip("$"),
             geometries=geometries,
             labels_name=labels_tag.get("name") if labels_tag is not None else None,
-            labels=tuple(lab.get("value") for lab in labels_tag if lab.tag.lower() == "label" and lab.get("value"))
-            if labels_tag is not None else (),
+            labels=tuple(lab.get("value", "") for lab in labels_tag if lab.tag.lower() == "label" and lab.get("value"))
+            if labels_tag is not None
+            else (),
             textarea_name=textarea.get("name") if textarea is not None else None,
             predicted_values=_predicted_values(labels_tag),
         )
     raise LabelConfigError(
         "the label config needs a <Polygon>, <Rectangle>, <PolygonLabels> or <RectangleLabels> tag with "
-        f"toName pointing at the Image ({', '.join(i.get('name') for i in images)}); "
-        "add e.g. <Polygon name=\"poly\" toName=\"image\"/> and a per-region <TextArea>")
+        f"toName pointing at the Image ({', '.join(i.get('name', '') for i in images)}); "
+        'add e.g. <Polygon name="poly" toName="image"/> and a per-region <TextArea>'
+    )

@@ -5,6 +5,7 @@ returned, so this must be stable across restarts and workers, and change exactly
 or a setting that changes predictions change. Which settings do is declared once, in settings.py
 (`affects_predictions`); this module names the models and digests exactly those settings.
 """
+
 import hashlib
 import json
 from typing import Any, Dict

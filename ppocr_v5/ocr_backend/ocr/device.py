@@ -1,4 +1,5 @@
 """Whether DEVICE can be used, checked before Paddle is asked to run on it."""
+
 from ocr_backend.errors import ConfigError
 from ocr_backend.settings import Settings
 
@@ -8,8 +9,10 @@ def check_device(settings: Settings) -> None:
     if not settings.uses_gpu:
         return
     if settings.engine == "onnxruntime":
-        raise ConfigError(f"DEVICE={settings.device} with INFERENCE_ENGINE=onnxruntime is not supported; "
-                          "use INFERENCE_ENGINE=paddle (or auto) with the CUDA build of paddlepaddle.")
+        raise ConfigError(
+            f"DEVICE={settings.device} with INFERENCE_ENGINE=onnxruntime is not supported; "
+            "use INFERENCE_ENGINE=paddle (or auto) with the CUDA build of paddlepaddle."
+        )
     try:
         import paddle
     except ImportError:
@@ -17,7 +20,8 @@ def check_device(settings: Settings) -> None:
     if not paddle.device.is_compiled_with_cuda():
         raise ConfigError(
             f"DEVICE={settings.device} needs a CUDA build of PaddlePaddle, but the installed paddlepaddle "
-            f"{paddle.__version__} is CPU-only. Install paddlepaddle-gpu (see the GPU Docker image) or set DEVICE=cpu.")
+            f"{paddle.__version__} is CPU-only. Install paddlepaddle-gpu (see the GPU Docker image) or set DEVICE=cpu."
+        )
     index = int(settings.device.split(":")[1])
     count = paddle.device.cuda.device_count()
     if index >= count:

@@ -7,6 +7,7 @@ What the pipeline is made of lives beside this facade: pipeline_config.py (OCR.y
 recognizers.py (which line recogniser), paddlex_result.py (PaddleX's output -> our lines),
 environment.py and device.py (what must hold before PaddleX is imported).
 """
+
 import dataclasses
 import logging
 import threading
@@ -51,10 +52,12 @@ class OcrEngine:
         self.names = resolve_model_names(settings.model_variant, settings.ocr_lang)
         for warning in self.names.warnings:
             logger.warning(warning)
-        self.det_dir = resolve_model_dir(self.names.det, settings.det_model_dir, settings.model_dir,
-                                         settings.engine, "DET_MODEL_DIR")
-        self.rec_dir = resolve_model_dir(self.names.rec, settings.rec_model_dir, settings.model_dir,
-                                         settings.engine, "REC_MODEL_DIR")
+        self.det_dir = resolve_model_dir(
+            self.names.det, settings.det_model_dir, settings.model_dir, settings.engine, "DET_MODEL_DIR"
+        )
+        self.rec_dir = resolve_model_dir(
+            self.names.rec, settings.rec_model_dir, settings.model_dir, settings.engine, "REC_MODEL_DIR"
+        )
         # Preprocessing weights exist only on model hubs: local folders where present, else PaddleX
         # downloads by name (which fails within seconds offline; _build turns that into a clear error).
         self.extra_dirs = preprocessing_model_dirs(settings)
@@ -88,13 +91,22 @@ class OcrEngine:
         check_device(self.settings)
         prepare_environment(self.settings)
         from paddlex import create_pipeline
-        config = build_pipeline_config(self.settings, self.names, self.det_dir, self.rec_dir, official_config(),
-                                       self.extra_dirs)
-        logger.info("building PaddleX OCR pipeline: det=%s (%s) rec=%s (%s) engine=%s device=%s",
-                    self.names.det, self.det_dir or "download", self.names.rec, self.rec_dir or "download",
-                    self.settings.engine, self.settings.device)
-        to_download = [name for name, folder in ((self.names.det, self.det_dir), (self.names.rec, self.rec_dir))
-                       if not folder]
+
+        config = build_pipeline_config(
+            self.settings, self.names, self.det_dir, self.rec_dir, official_config(), self.extra_dirs
+        )
+        logger.info(
+            "building PaddleX OCR pipeline: det=%s (%s) rec=%s (%s) engine=%s device=%s",
+            self.names.det,
+            self.det_dir or "download",
+            self.names.rec,
+            self.rec_dir or "download",
+            self.settings.engine,
+            self.settings.device,
+        )
+        to_download = [
+            name for name, folder in ((self.names.det, self.det_dir), (self.names.rec, self.rec_dir)) if not folder
+        ]
         to_download += [name for name, folder in self.extra_dirs.items() if not folder]
         try:
             return create_pipeline(config=config, **engine_arguments(self.settings))
@@ -137,40 +149,56 @@ class OcrEngine:
             # PaddleX's own recogniser reads inside its pipeline, which also runs the preprocessing
             # modules and word boxes that only it has.
             result = self._predict_locked(loaded.pipeline, image_bgr)
-        return page_lines(result, doc_preprocessing=self._doc_preprocessing,
-                          unwarping=self.settings.use_doc_unwarping, word_boxes=self.settings.word_boxes)
+        return page_lines(
+            result,
+            doc_preprocessing=self._doc_preprocessing,
+            unwarping=self.settings.use_doc_unwarping,
+            word_boxes=self.settings.word_boxes,
+        )
 
     def _read_fast_locked(self, loaded: _Loaded, image_bgr: np.ndarray) -> List[TextLine]:
         """PaddleX's detector and line crops, then fast_rec's parallel recogniser."""
         from paddlex.inference.pipelines.components import CropByPolys
+
         polys = list(next(iter(loaded.pipeline.text_det_model.predict([image_bgr])))["dt_polys"])
         crops = CropByPolys(det_box_type="quad")(image_bgr, polys) if polys else []
         pairs = [(poly, crop) for poly, crop in zip(polys, crops) if crop.size > 0]
         texts = loaded.recognizer.recognize([crop for _, crop in pairs])
-        return [TextLine(points=to_points(poly), text=text, score=score)
-                for (poly, _), (text, score) in zip(pairs, texts) if score >= self.settings.score_threshold]
+        return [
+            TextLine(points=to_points(poly), text=text, score=score)
+            for (poly, _), (text, score) in zip(pairs, texts)
+            if score >= self.settings.score_threshold
+        ]
 
     def _predict_locked(self, pipeline, image_bgr: np.ndarray):
-        return next(iter(pipeline.predict(
-            image_bgr,
-            use_doc_orientation_classify=self.settings.use_doc_orientation,
-            use_doc_unwarping=self.settings.use_doc_unwarping,
-            use_textline_orientation=self.settings.use_textline_orientation,
-            return_word_box=self.settings.word_boxes,
-        )))
+        return next(
+            iter(
+                pipeline.predict(
+                    image_bgr,
+                    use_doc_orientation_classify=self.settings.use_doc_orientation,
+                    use_doc_unwarping=self.settings.use_doc_unwarping,
+                    use_textline_orientation=self.settings.use_textline_orientation,
+                    return_word_box=self.settings.word_boxes,
+                )
+            )
+        )
 
     def _read_strips(self, image_bgr: np.ndarray, limit: int) -> PageLines:
         """A very long image read in overlapping strips at full resolution (see core/tiling.py). Only
         without doc preprocessing, so every strip's lines are on the strip as it is (angle 0)."""
         height, width = image_bgr.shape[:2]
-        axis = 1 if height >= width else 0   # 1: strips stacked vertically
+        axis = 1 if height >= width else 0  # 1: strips stacked vertically
         spans = tiling.strip_spans(max(height, width), limit)
         lines: List[TextLine] = []
         for index, (start, end) in enumerate(spans):
             strip = image_bgr[start:end] if axis == 1 else image_bgr[:, start:end]
             found = self._read_page(np.ascontiguousarray(strip)).lines
-            shifted = [dataclasses.replace(line, points=tuple(
-                (x, y + start) if axis == 1 else (x + start, y) for x, y in line.points)) for line in found]
+            shifted = [
+                dataclasses.replace(
+                    line, points=tuple((x, y + start) if axis == 1 else (x + start, y) for x, y in line.points)
+                )
+                for line in found
+            ]
             keep = tiling.keep_in_zone([line.points for line in shifted], tiling.own_zone(spans, index), axis)
             lines.extend(line for line, ok in zip(shifted, keep) if ok)
         return PageLines(lines=tuple(lines))
@@ -180,7 +208,7 @@ class OcrEngine:
         recogniser as page reading, so a drawn region reads as the detected line would."""
         if not crops:
             return []
-        with self._lock:   # held for either recogniser: the cores go to one call at a time
+        with self._lock:  # held for either recogniser: the cores go to one call at a time
             return self._load_locked().recognizer.recognize(list(crops))
 
     def detect(self, image_bgr: np.ndarray) -> List[Tuple[Point, ...]]:

@@ -1,4 +1,5 @@
 """The process environment PaddleX reads when it is imported: thread counts and its cache folder."""
+
 import os
 
 from ocr_backend.settings import Settings

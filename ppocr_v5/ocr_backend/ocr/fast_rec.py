@@ -9,6 +9,7 @@ rate (en 2.94 %, zh 4.32 % on the public corpus vs 3.03 % / 4.22 %). Pre- and po
 follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding with the model's
 own character dictionary), so results match the pipeline's except for the squeeze.
 """
+
 import concurrent.futures
 import math
 import os
@@ -31,8 +32,9 @@ class ParallelRecognizer:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         # InferenceSession.run is thread-safe and releases the GIL: one session serves every thread.
-        self._session = ort.InferenceSession(os.path.join(model_dir, "inference.onnx"), options,
-                                             providers=["CPUExecutionProvider"])
+        self._session = ort.InferenceSession(
+            os.path.join(model_dir, "inference.onnx"), options, providers=["CPUExecutionProvider"]
+        )
         self._input = self._session.get_inputs()[0].name
         with open(os.path.join(model_dir, "inference.yml"), encoding="utf-8") as f:
             characters = yaml.safe_load(f)["PostProcess"]["character_dict"]
@@ -52,7 +54,7 @@ class ParallelRecognizer:
         ids = probs.argmax(axis=1)
         conf = probs.max(axis=1)
         keep = np.ones(len(ids), dtype=bool)
-        keep[1:] = ids[1:] != ids[:-1]   # CTC: collapse repeats, then drop blanks (id 0)
+        keep[1:] = ids[1:] != ids[:-1]  # CTC: collapse repeats, then drop blanks (id 0)
         keep &= ids != 0
         text = "".join(self._characters[i] for i in ids[keep])
         return text, float(conf[keep].mean()) if keep.any() else 0.0

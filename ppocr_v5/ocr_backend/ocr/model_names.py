@@ -1,4 +1,5 @@
 """PaddleX model names for a (variant, language) pair, following PaddleOCR 3.x naming."""
+
 import dataclasses
 from typing import Tuple
 
@@ -7,8 +8,16 @@ from ocr_backend.settings import VERSION_VARIANTS
 # OCR_LANG -> prefix of the dedicated PP-OCRv5 recogniser. ch and en share the base model,
 # which reads simplified/traditional Chinese, English and Japanese.
 _REC_PREFIX = {
-    "arabic": "arabic", "cyrillic": "cyrillic", "devanagari": "devanagari", "el": "el",
-    "eslav": "eslav", "korean": "korean", "latin": "latin", "ta": "ta", "te": "te", "th": "th",
+    "arabic": "arabic",
+    "cyrillic": "cyrillic",
+    "devanagari": "devanagari",
+    "el": "el",
+    "eslav": "eslav",
+    "korean": "korean",
+    "latin": "latin",
+    "ta": "ta",
+    "te": "te",
+    "th": "th",
 }
 
 
@@ -32,11 +41,13 @@ def resolve_model_names(variant: str, lang: str) -> ModelNames:
     if lang in ("ch", "en"):
         return ModelNames(det=det, rec=f"PP-OCRv5_{variant}_rec")
     prefix = _REC_PREFIX[lang]
-    warnings = ()
+    warnings: Tuple[str, ...] = ()
     if variant == "server":
         # Only mobile recognisers exist for these languages; the server detector still helps.
-        warnings = (f"MODEL_VARIANT=server has no recogniser for OCR_LANG={lang}; "
-                    f"using {prefix}_PP-OCRv5_mobile_rec with {det}.",)
+        warnings = (
+            f"MODEL_VARIANT=server has no recogniser for OCR_LANG={lang}; "
+            f"using {prefix}_PP-OCRv5_mobile_rec with {det}.",
+        )
     return ModelNames(det=det, rec=f"{prefix}_PP-OCRv5_mobile_rec", warnings=warnings)
 
 

@@ -4,6 +4,7 @@ Two steps, because reading order belongs between them: `page_lines` takes the li
 result on the page as PaddleX read it (turned upright when doc preprocessing ran), and
 `on_uploaded_image` puts them in reading order there and maps them back onto the image as uploaded.
 """
+
 import dataclasses
 import logging
 from typing import Any, Iterable, List, Mapping, Sequence, Tuple
@@ -21,6 +22,7 @@ logger = logging.getLogger(__name__)
 class PageLines:
     """Lines on the page as PaddleX read it: turned `angle` degrees counter-clockwise (0, 90, 180,
     270) from the image as uploaded when doc preprocessing ran, else the image itself."""
+
     lines: Tuple[TextLine, ...]
     angle: int = 0
 
@@ -40,22 +42,24 @@ def page_lines(result: Mapping, *, doc_preprocessing: bool, unwarping: bool, wor
         if unwarping:
             # Unwarping moves pixels non-rigidly; there is no exact inverse map, so boxes on the
             # unwarped page would be misplaced on the uploaded image. Refuse rather than mislead.
-            logger.warning("USE_DOC_UNWARPING=true: regions cannot be mapped back onto the "
-                           "uploaded image exactly; returning no regions for this image.")
+            logger.warning(
+                "USE_DOC_UNWARPING=true: regions cannot be mapped back onto the "
+                "uploaded image exactly; returning no regions for this image."
+            )
             return PageLines(lines=())
-        angle = int(doc.get("angle", 0) or 0) % 360   # -1 (not classified) -> 359 -> below
+        angle = int(doc.get("angle", 0) or 0) % 360  # -1 (not classified) -> 359 -> below
         if angle not in (0, 90, 180, 270):
             angle = 0
     entries: Iterable[Tuple[Any, Any, Any]]  # (polygon, text, score)
     if word_boxes and result.get("text_word") is not None:
-        entries = [(points, text, score)
-                   for tokens, boxes, score in zip(result["text_word"], result["text_word_region"],
-                                                   result["rec_scores"])
-                   for points, text in words(tokens, boxes)]
+        entries = [
+            (points, text, score)
+            for tokens, boxes, score in zip(result["text_word"], result["text_word_region"], result["rec_scores"])
+            for points, text in words(tokens, boxes)
+        ]
     else:
         entries = zip(result["rec_polys"], result["rec_texts"], result["rec_scores"])
-    lines = tuple(TextLine(points=to_points(poly), text=str(text), score=float(score))
-                  for poly, text, score in entries)
+    lines = tuple(TextLine(points=to_points(poly), text=str(text), score=float(score)) for poly, text, score in entries)
     return PageLines(lines=lines, angle=angle)
 
 
@@ -66,8 +70,10 @@ def on_uploaded_image(page: PageLines, width: int, height: int, *, rtl: bool) ->
     turned page's text does not run top to bottom."""
     lines = sort_regions(page.lines, lambda line: line.points, rtl=rtl)
     if page.angle:
-        lines = [dataclasses.replace(line, points=tuple(rotate_back(line.points, page.angle, width, height)))
-                 for line in lines]
+        lines = [
+            dataclasses.replace(line, points=tuple(rotate_back(line.points, page.angle, width, height)))
+            for line in lines
+        ]
     return OcrOutput(lines=tuple(lines), doc_angle=page.angle)
 
 
@@ -83,8 +89,7 @@ def words(tokens: Sequence[str], boxes: Sequence) -> List[Tuple[Tuple[Point, ...
         if text.strip():
             xs = [p[0] for p in pts]
             ys = [p[1] for p in pts]
-            out.append((((min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))),
-                        text.strip()))
+            out.append((((min(xs), min(ys)), (max(xs), min(ys)), (max(xs), max(ys)), (min(xs), max(ys))), text.strip()))
         text, pts = "", []
 
     for token, box in zip(tokens, boxes):

@@ -4,6 +4,7 @@ Everything we change in OCR.yaml is one table (`pipeline_overrides`: config path
 modules removed outright so PaddleX never builds (or downloads) a model the settings switch off.
 Pure, except `official_config`, which reads the YAML shipped with PaddleX.
 """
+
 import copy
 import os
 from typing import Dict, Mapping, Optional, Sequence, Tuple
@@ -16,12 +17,24 @@ ConfigPath = Tuple[str, ...]
 
 # Optional preprocessing modules: setting -> (env var, PaddleX model name, where in the config).
 PREPROCESSING_MODELS = (
-    ("use_doc_orientation", "USE_DOC_ORIENTATION", "PP-LCNet_x1_0_doc_ori",
-     ("SubPipelines", "DocPreprocessor", "SubModules", "DocOrientationClassify")),
-    ("use_doc_unwarping", "USE_DOC_UNWARPING", "UVDoc",
-     ("SubPipelines", "DocPreprocessor", "SubModules", "DocUnwarping")),
-    ("use_textline_orientation", "USE_TEXTLINE_ORIENTATION", "PP-LCNet_x1_0_textline_ori",
-     ("SubModules", "TextLineOrientation")),
+    (
+        "use_doc_orientation",
+        "USE_DOC_ORIENTATION",
+        "PP-LCNet_x1_0_doc_ori",
+        ("SubPipelines", "DocPreprocessor", "SubModules", "DocOrientationClassify"),
+    ),
+    (
+        "use_doc_unwarping",
+        "USE_DOC_UNWARPING",
+        "UVDoc",
+        ("SubPipelines", "DocPreprocessor", "SubModules", "DocUnwarping"),
+    ),
+    (
+        "use_textline_orientation",
+        "USE_TEXTLINE_ORIENTATION",
+        "PP-LCNet_x1_0_textline_ori",
+        ("SubModules", "TextLineOrientation"),
+    ),
 )
 
 _DETECTION: ConfigPath = ("SubModules", "TextDetection")
@@ -39,32 +52,47 @@ def official_config() -> dict:
     """PaddleX's own OCR pipeline config (OCR.yaml of the installed paddlex)."""
     from paddlex.inference.pipelines import get_pipeline_path
     from paddlex.utils.config import parse_config
+
     return parse_config(get_pipeline_path("OCR"))
 
 
 def preprocessing_model_dirs(settings: Settings) -> Dict[str, Optional[str]]:
     """Model name -> local folder ($MODEL_DIR/<name>/) or None (PaddleX will try to download it),
     for the preprocessing modules the settings switch on."""
-    return {name: resolve_model_dir(name, "", settings.model_dir, settings.engine, "")
-            for flag, _env, name, _path in PREPROCESSING_MODELS if getattr(settings, flag)}
+    return {
+        name: resolve_model_dir(name, "", settings.model_dir, settings.engine, "")
+        for flag, _env, name, _path in PREPROCESSING_MODELS
+        if getattr(settings, flag)
+    }
 
 
 def missing_model_message(settings: Settings, names: Sequence[str], cause: BaseException) -> str:
     """Why the pipeline could not be built, naming each model and how to provide it."""
     envs = {name: env for _flag, env, name, _path in PREPROCESSING_MODELS}
     root = settings.model_dir or "$MODEL_DIR"
-    files = "inference.yml + inference.onnx" if settings.engine == "onnxruntime" else \
-        "inference.yml + inference.json + inference.pdiparams"
-    wanted = "; ".join(f"{name} (for {envs.get(name, 'this setting')}=true) in {os.path.join(root, name)}/"
-                       for name in names)
-    return (f"cannot load {wanted}: not found locally and the download failed ({cause}). "
-            f"Copy the PaddleX inference model folder there ({files}; `make models` style provisioning "
-            f"on a machine with internet, e.g. paddlex's official {names[0]}_infer.tar), or switch the "
-            f"setting off.")
+    files = (
+        "inference.yml + inference.onnx"
+        if settings.engine == "onnxruntime"
+        else "inference.yml + inference.json + inference.pdiparams"
+    )
+    wanted = "; ".join(
+        f"{name} (for {envs.get(name, 'this setting')}=true) in {os.path.join(root, name)}/" for name in names
+    )
+    return (
+        f"cannot load {wanted}: not found locally and the download failed ({cause}). "
+        f"Copy the PaddleX inference model folder there ({files}; `make models` style provisioning "
+        f"on a machine with internet, e.g. paddlex's official {names[0]}_infer.tar), or switch the "
+        f"setting off."
+    )
 
 
-def pipeline_overrides(settings: Settings, names: ModelNames, det_dir: Optional[str], rec_dir: Optional[str],
-                       extra_dirs: Mapping[str, Optional[str]]) -> Dict[ConfigPath, object]:
+def pipeline_overrides(
+    settings: Settings,
+    names: ModelNames,
+    det_dir: Optional[str],
+    rec_dir: Optional[str],
+    extra_dirs: Mapping[str, Optional[str]],
+) -> Dict[ConfigPath, object]:
     """Every value this backend sets in OCR.yaml: config path -> value (pure)."""
     doc = uses_doc_preprocessing(settings)
     table: Dict[ConfigPath, object] = {
@@ -74,21 +102,23 @@ def pipeline_overrides(settings: Settings, names: ModelNames, det_dir: Optional[
     if doc:
         table[_DOC_PREPROCESSOR + ("use_doc_orientation_classify",)] = settings.use_doc_orientation
         table[_DOC_PREPROCESSOR + ("use_doc_unwarping",)] = settings.use_doc_unwarping
-    table.update({
-        _DETECTION + ("model_name",): names.det,
-        _DETECTION + ("model_dir",): det_dir,
-        _DETECTION + ("limit_side_len",): settings.det_limit_side_len,
-        _DETECTION + ("limit_type",): settings.det_limit_type,
-        _DETECTION + ("max_side_limit",): settings.det_max_side_limit,
-        # DET_SCORE_THRESHOLD is the box score cut (box_thresh), not the pixel binarisation.
-        _DETECTION + ("box_thresh",): settings.det_score_threshold,
-        _RECOGNITION + ("model_name",): names.rec,
-        _RECOGNITION + ("model_dir",): rec_dir,
-        _RECOGNITION + ("batch_size",): settings.rec_batch_size,
-        # SCORE_THRESHOLD filters once: here, or in the engine's fast path when fast_rec replaces
-        # this recogniser.
-        _RECOGNITION + ("score_thresh",): settings.score_threshold,
-    })
+    table.update(
+        {
+            _DETECTION + ("model_name",): names.det,
+            _DETECTION + ("model_dir",): det_dir,
+            _DETECTION + ("limit_side_len",): settings.det_limit_side_len,
+            _DETECTION + ("limit_type",): settings.det_limit_type,
+            _DETECTION + ("max_side_limit",): settings.det_max_side_limit,
+            # DET_SCORE_THRESHOLD is the box score cut (box_thresh), not the pixel binarisation.
+            _DETECTION + ("box_thresh",): settings.det_score_threshold,
+            _RECOGNITION + ("model_name",): names.rec,
+            _RECOGNITION + ("model_dir",): rec_dir,
+            _RECOGNITION + ("batch_size",): settings.rec_batch_size,
+            # SCORE_THRESHOLD filters once: here, or in the engine's fast path when fast_rec replaces
+            # this recogniser.
+            _RECOGNITION + ("score_thresh",): settings.score_threshold,
+        }
+    )
     for flag, _env, name, path in PREPROCESSING_MODELS:
         folder = extra_dirs.get(name)
         if getattr(settings, flag) and folder:
@@ -97,9 +127,14 @@ def pipeline_overrides(settings: Settings, names: ModelNames, det_dir: Optional[
     return table
 
 
-def build_pipeline_config(settings: Settings, names: ModelNames, det_dir: Optional[str],
-                          rec_dir: Optional[str], official: dict,
-                          extra_dirs: Optional[Dict[str, Optional[str]]] = None) -> dict:
+def build_pipeline_config(
+    settings: Settings,
+    names: ModelNames,
+    det_dir: Optional[str],
+    rec_dir: Optional[str],
+    official: dict,
+    extra_dirs: Optional[Dict[str, Optional[str]]] = None,
+) -> dict:
     """PaddleX's official OCR pipeline config with this backend's overrides (pure)."""
     cfg = copy.deepcopy(official)
     if not uses_doc_preprocessing(settings):

@@ -1,5 +1,6 @@
 """What the layers above OCR may ask of an engine: the one interface service/, the CLI and the
 tests' fake engine share. OcrEngine (engine.py) is the real implementation."""
+
 from typing import List, Protocol, Sequence, Tuple
 
 import numpy as np

@@ -4,6 +4,7 @@ Two implementations: fast_rec's ParallelRecognizer (onnxruntime on CPU, several 
 PaddleX's own text_rec_model. The engine picks one when it builds its pipeline and reads both pages
 and drawn regions with it, so a drawn region reads as the detected line would.
 """
+
 import logging
 import os
 from typing import List, Protocol, Sequence, Tuple
@@ -39,8 +40,12 @@ class PaddleXRecognizer:
 
 def uses_fast_recognition(settings: Settings) -> bool:
     """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs."""
-    return (settings.engine == "onnxruntime" and not settings.uses_gpu and not settings.word_boxes
-            and not (uses_doc_preprocessing(settings) or settings.use_textline_orientation))
+    return (
+        settings.engine == "onnxruntime"
+        and not settings.uses_gpu
+        and not settings.word_boxes
+        and not (uses_doc_preprocessing(settings) or settings.use_textline_orientation)
+    )
 
 
 def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:

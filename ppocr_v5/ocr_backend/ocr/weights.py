@@ -5,6 +5,7 @@ REC_MODEL_DIR), else `$MODEL_DIR/<model_name>/` when it holds an inference model
 lets PaddleX download the official model by name (what users with internet get). A folder that is
 named explicitly but missing or broken stops start-up with a message naming it.
 """
+
 import os
 from typing import Optional
 
@@ -27,8 +28,9 @@ def _weight_files(folder: str, engine: str):
 def holds_model(folder: str, engine: str) -> bool:
     """True when `folder` has the files the engine loads (used to decide whether to download)."""
     files = _weight_files(folder, engine)
-    return bool(files) and all(os.path.isfile(f) for f in files) and os.path.isfile(
-        os.path.join(folder, "inference.yml"))
+    return (
+        bool(files) and all(os.path.isfile(f) for f in files) and os.path.isfile(os.path.join(folder, "inference.yml"))
+    )
 
 
 def check_model_folder(folder: str, model_name: str, engine: str, env_var: str) -> None:
@@ -40,8 +42,7 @@ def check_model_folder(folder: str, model_name: str, engine: str, env_var: str) 
     files = _weight_files(folder, engine)
     if engine == "paddle" and len(files) < 2:
         files = [os.path.join(folder, _PADDLE_GRAPHS[0]), os.path.join(folder, _PADDLE_PARAMS)]
-    missing = [os.path.basename(f) for f in [config_path, *files]
-               if not os.path.isfile(f) or os.path.getsize(f) == 0]
+    missing = [os.path.basename(f) for f in [config_path, *files] if not os.path.isfile(f) or os.path.getsize(f) == 0]
     if missing:
         hint = " (run `make models`, which also converts to ONNX)" if _ONNX in missing else ""
         raise ModelFolderError(f"{where}: missing or empty {', '.join(missing)} for the {engine} engine{hint}.")
@@ -54,11 +55,11 @@ def check_model_folder(folder: str, model_name: str, engine: str, env_var: str) 
     if declared != model_name:
         raise ModelFolderError(
             f"{where}: holds {declared!r} but {model_name!r} is needed for these settings "
-            f"(MODEL_VARIANT / OCR_LANG); point it at the right model.")
+            f"(MODEL_VARIANT / OCR_LANG); point it at the right model."
+        )
 
 
-def resolve_model_dir(model_name: str, explicit_dir: str, model_root: str, engine: str,
-                      env_var: str) -> Optional[str]:
+def resolve_model_dir(model_name: str, explicit_dir: str, model_root: str, engine: str, env_var: str) -> Optional[str]:
     """The folder to load `model_name` from, or None to let PaddleX download it."""
     if explicit_dir:
         folder = os.path.abspath(os.path.expanduser(explicit_dir))

@@ -9,6 +9,7 @@ region stays complete. A region that holds several stacked lines gets the detect
 its lines come back as new regions on the page, and the drawn region gets their text joined by
 newlines.
 """
+
 import dataclasses
 from typing import List, Optional, Sequence, Tuple
 
@@ -31,7 +32,7 @@ DETECT_MARGIN = 8  # pixels of padding around a multi-line crop before detection
 
 @dataclasses.dataclass
 class Line:
-    points: List[geometry.Point]      # page pixels
+    points: List[geometry.Point]  # page pixels
     crop: np.ndarray
     text: str = ""
     score: float = 0.0
@@ -70,8 +71,9 @@ def split_lines(engine: Engine, crop: crops.Crop, min_lines: int = 2) -> List[Li
     return lines
 
 
-def predict_regions(image: np.ndarray, regions: Sequence[Region], tags: OcrTags, engine: Engine,
-                    settings: Settings) -> Tuple[List[dict], List[float]]:
+def predict_regions(
+    image: np.ndarray, regions: Sequence[Region], tags: OcrTags, engine: Engine, settings: Settings
+) -> Tuple[List[dict], List[float]]:
     """Result items (and scores) for the drawn regions on one decoded image; `regions` come from
     decode.regions(..., tags), so each names one of these tags' geometries (others are ignored)."""
     height, width = image.shape[:2]
@@ -81,8 +83,8 @@ def predict_regions(image: np.ndarray, regions: Sequence[Region], tags: OcrTags,
         geo = tags.geometry_named(region.from_name)
         if geo is not None:
             drawn.append((region, geo))
-    own: List[Optional[Line]] = []         # per region: its single line, or None when split
-    splits: List[List[Line]] = []          # per region: the lines found inside it
+    own: List[Optional[Line]] = []  # per region: its single line, or None when split
+    splits: List[List[Line]] = []  # per region: the lines found inside it
     for region, _ in drawn:
         crop = crops.crop_region(image, region.points, region.rectangle)
         parts = split_lines(engine, crop) if crops.usable(crop) and crops.looks_multiline(crop) else []
@@ -105,13 +107,26 @@ def predict_regions(image: np.ndarray, regions: Sequence[Region], tags: OcrTags,
         else:
             text, score = (line.text, line.score) if line else ("", 0.0)
             score = score if with_text else None
-        items.extend(encode.encode_region(region.id, geo, region.value, tags, width, height,
-                                           text if with_text else None, label, score))
+        items.extend(
+            encode.encode_region(
+                region.id, geo, region.value, tags, width, height, text if with_text else None, label, score
+            )
+        )
         for part, part_id in zip(parts, encode.new_region_ids(len(parts))):
             value = encode.geometry_value(part.points, geo.shape, width, height)
-            items.extend(encode.encode_region(part_id, geo, value, tags, width, height,
-                                               part.text if with_text else None, label,
-                                               part.score if with_text else None))
+            items.extend(
+                encode.encode_region(
+                    part_id,
+                    geo,
+                    value,
+                    tags,
+                    width,
+                    height,
+                    part.text if with_text else None,
+                    label,
+                    part.score if with_text else None,
+                )
+            )
         if score is not None:
             scores.append(score)
     return items, scores

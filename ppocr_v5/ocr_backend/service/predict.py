@@ -5,6 +5,7 @@ is OCRed (a bounded window, so a 100-task batch does not hold 100 decoded pages 
 that fails gets an empty prediction and a log line with its id and the reason: Label Studio shows
 an empty pre-annotation and the rest of the batch is unaffected.
 """
+
 import concurrent.futures
 import logging
 from typing import Dict, List, Sequence

@@ -7,6 +7,7 @@ is the caller's choice: the HTTP path answers an empty prediction and logs the t
 (service/predict.py); `annotate` reports the error and writes nothing, so its next run retries the
 task (cli/task_worker.py).
 """
+
 import dataclasses
 import logging
 from typing import Callable, List, Optional, Tuple
@@ -23,7 +24,7 @@ from ocr_backend.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-Fetch = Callable[..., bytes]   # (url, task_id) -> the image's bytes: images.fetch.ImageFetcher.fetch
+Fetch = Callable[..., bytes]  # (url, task_id) -> the image's bytes: images.fetch.ImageFetcher.fetch
 
 
 def task_image_url(task: dict, tags: OcrTags):
@@ -47,6 +48,7 @@ def load_image(task: dict, tags: OcrTags, fetch: Fetch, settings: Settings) -> n
 class TaskStep:
     """What every task of one request shares: the request's tags, the engine, the settings, the
     model_version the predictions carry and, for an interactive request, its params.context."""
+
     tags: OcrTags
     engine: Engine
     settings: Settings
@@ -77,9 +79,15 @@ class TaskStep:
     def _page(self, image: np.ndarray) -> Tuple[List[dict], List[float]]:
         ocr = self.engine.run(image)
         height, width = image.shape[:2]
-        items = encode.encode_lines(ocr.lines, self.tags, width, height, self.settings.output_type,
-                                    include_text=self.settings.include_transcription,
-                                    label=self.settings.default_label)
+        items = encode.encode_lines(
+            ocr.lines,
+            self.tags,
+            width,
+            height,
+            self.settings.output_type,
+            include_text=self.settings.include_transcription,
+            label=self.settings.default_label,
+        )
         return items, [line.score for line in ocr.lines]
 
     def _drawn(self, image: np.ndarray, task_id) -> Tuple[List[dict], List[float]]:
@@ -87,6 +95,9 @@ class TaskStep:
         result = (self.context or {}).get("result") or []
         regions = decode.regions(result, width, height, self.tags)
         if not regions:
-            logger.info("task %s: interactive request without a region drawn with %s",
-                        task_id, ", ".join(g.name for g in self.tags.geometries))
+            logger.info(
+                "task %s: interactive request without a region drawn with %s",
+                task_id,
+                ", ".join(g.name for g in self.tags.geometries),
+            )
         return interactive.predict_regions(image, regions, self.tags, self.engine, self.settings)

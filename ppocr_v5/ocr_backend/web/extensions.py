@@ -1,4 +1,5 @@
 """What this backend adds to label-studio-ml 1.0.9's stock Flask app (see _wsgi.py)."""
+
 import base64
 import hmac
 import logging
@@ -57,8 +58,13 @@ def setup_view():
         data = _json_body()
     except BadRequest as exc:
         return jsonify({"error": str(exc)}), 400
-    wrapper = _manager.fetch(data.get("project"), data.get("schema"), data.get("force_reload", False),
-                             hostname=data.get("hostname", ""), access_token=data.get("access_token", ""))
+    wrapper = _manager.fetch(
+        data.get("project"),
+        data.get("schema"),
+        data.get("force_reload", False),
+        hostname=data.get("hostname", ""),
+        access_token=data.get("access_token", ""),
+    )
     # Cheap: the instance reuses the process-wide OCR engine; no weights are loaded here.
     wrapper.model_version = wrapper.model.model_version
     return jsonify({"model_version": wrapper.model_version})
@@ -86,7 +92,8 @@ def _auth_ok(settings) -> bool:
     except (ValueError, UnicodeDecodeError):
         return False
     return hmac.compare_digest(user, settings.basic_auth_user) and hmac.compare_digest(
-        password, settings.basic_auth_pass)
+        password, settings.basic_auth_pass
+    )
 
 
 def install_log_redaction(settings) -> redaction.RedactionFilter:
@@ -101,12 +108,17 @@ def extend_app(app, settings):
     app.view_functions["webhook"] = webhook_view
 
     if settings.basic_auth_user:
+
         @app.before_request
         def require_basic_auth():
             if request.path in ("/", "/health"):
                 return None
             if not _auth_ok(settings):
-                return jsonify({"error": "authentication required"}), 401, {
-                    "WWW-Authenticate": 'Basic realm="ppocr_v5"'}
+                return (
+                    jsonify({"error": "authentication required"}),
+                    401,
+                    {"WWW-Authenticate": 'Basic realm="ppocr_v5"'},
+                )
             return None
+
     return app
