@@ -7,7 +7,7 @@ VPY := $(VENV)/bin/python
 MODEL_DIR ?= $(CURDIR)/models
 PORT ?= 9090
 WORKERS ?= 1
-THREADS ?= 4
+THREADS ?= 8
 export MODEL_DIR
 
 REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh ppocr_v5/pyproject.toml

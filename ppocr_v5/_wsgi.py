@@ -6,8 +6,12 @@ Extensions (the stock app stays in charge of routing, /health, /metrics, /webhoo
   view drops them) and answers malformed requests with 400 instead of 500;
 - /setup returns the model's stable model_version (the stock app answers "INITIAL"), which is
   what every prediction carries, so Label Studio does not re-predict or duplicate;
-- optional Basic auth (BASIC_AUTH_USER / BASIC_AUTH_PASS) on everything but /health;
-- log redaction (keys, auth headers, query strings) installed on the handlers configured here.
+- optional Basic auth (BASIC_AUTH_USER / BASIC_AUTH_PASS) on everything but /health, checked
+  before any body is read, like MAX_REQUEST_BYTES (413) and the /predict gate (503 + Retry-After,
+  so /health always finds a thread);
+- every answer JSON (stock /train, /is_training, /versions and error handlers replaced);
+- log redaction (keys, auth headers, query strings) installed on the handlers configured here,
+  bounded DEBUG request logging instead of label-studio-ml's whole-body dumps.
 Run: `python _wsgi.py [--port 9090]`, `label-studio-ml start ./ppocr_v5`, or
 `gunicorn --config gunicorn.conf.py _wsgi:app`.
 """

@@ -6,7 +6,7 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '9090')}"
 workers = int(os.environ.get("WORKERS", "1"))
 # Threads let /health and /setup answer while a long /predict runs; OCR itself is serialised
 # per process by a lock, so more threads do not oversubscribe the cores.
-threads = int(os.environ.get("THREADS", "4"))
+threads = int(os.environ.get("THREADS", "8"))
 worker_class = "gthread"
 # Label Studio waits up to 100 s for a batch; give a big batch a little more before killing it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
@@ -38,3 +38,13 @@ def on_starting(server):
     except ConfigError as exc:
         sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
         sys.exit(2)
+
+
+def post_worker_init(worker):
+    """Tell the app how many threads this worker has: /predict admits at most THREADS - 1 requests,
+    so one thread is always free for Label Studio's /health and /setup (web/limits.py)."""
+    from ocr_backend.web import limits
+
+    limits.set_server_threads(worker.cfg.threads)
+    if worker.cfg.threads < 2:
+        worker.log.warning("THREADS=%d: /health can wait behind a /predict; use THREADS >= 2", worker.cfg.threads)

@@ -13,9 +13,10 @@ from typing import List, Optional
 from label_studio_ml.model import LabelStudioMLBase
 
 from ocr_backend.images.fetch import ImageFetcher
-from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import get_engine
+from ocr_backend.service.ocr_cache import cache_for
 from ocr_backend.service.predict import predict_tasks
 from ocr_backend.service.task_step import TaskStep
 from ocr_backend.settings import Settings
@@ -51,7 +52,8 @@ class PPOCRv5Backend(LabelStudioMLBase):
     ) -> List[dict]:
         """One prediction per task, in task order. `label_config` is the one the request came with;
         a `context` with a `result` asks for the text of the regions drawn there (interactive)."""
-        tags = parse_label_config(label_config or self.label_config or "")
-        step = TaskStep(tags, self.engine, self.settings, self.model_version, context)
+        tags = parse_label_config(label_config or self.label_config or "", fallback_tags(self.settings))
+        cache = cache_for(self.engine, self.settings)
+        step = TaskStep(tags, self.engine, self.settings, self.model_version, context, cache)
         fetcher = _fetcher(self.settings, self.hostname or "", self.access_token or "")
         return predict_tasks(tasks, step, fetcher.fetch)

@@ -43,6 +43,11 @@ def _ls_env(data_dir: Path) -> Dict[str, str]:
             "ML_TIMEOUT_HEALTH": "10",
             "ML_TIMEOUT_SETUP": "15",
             "ML_CONNECTION_TIMEOUT": "5",
+            # Regions on the pages of an <Image valueList> (item_index) need this editor flag. 1.23.2
+            # lists it among its stale flags, forced on whatever the environment says; set anyway
+            # so a Label Studio where it is still a live flag (off by default) behaves the same.
+            # test_e2e_pdf.py checks the editor receives it on.
+            "fflag_feat_front_lsdv_4583_multi_image_segmentation_short": "true",
         }
     )
     return env

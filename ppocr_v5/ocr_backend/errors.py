@@ -28,6 +28,15 @@ class ImageDecodeError(TaskError):
     """The bytes are not an image we can OCR (not an image, truncated, too many pixels)."""
 
 
+class TaskTimeout(TaskError):
+    """The task ran past TASK_TIME_BUDGET; it stopped at the next strip or batch boundary."""
+
+
+class ImageBudgetError(TaskError):
+    """The decoded image would not fit the worker's IMAGE_PIXELS_IN_FLIGHT budget, even alone, or
+    the budget stayed full for too long."""
+
+
 class LabelConfigError(ValueError):
     """The project's label config lacks the tags this backend needs; raised per request."""
 
@@ -50,3 +59,12 @@ class ModelFolderError(ConfigError):
 
 class RunAborted(ConfigError):
     """The engine cannot run with these settings (e.g. weights missing): stop instead of failing every task."""
+
+
+class PdfError(Exception):
+    """A PDF cannot be rasterised (empty file, encrypted, corrupt, no pages): `ppocr-v5 import-pdf`
+    reports it by name and skips it; the other files go on."""
+
+
+class LabelStudioApiError(Exception):
+    """Label Studio's REST API refused or failed a call; the message names the call and its status."""

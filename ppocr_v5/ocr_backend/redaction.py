@@ -25,6 +25,8 @@ from ocr_backend.errors import UrlError
 _QUERY_IN_TEXT = re.compile(r"(\S)\?[^\s'\")]+")
 _HEADER = re.compile(r"(?i)\b(authorization|cookie|x-api-key):[^\r\n]*")
 _JSON_FIELD = re.compile(r'(?i)("(?:access_token|refresh|access|token|password|api_key)"\s*:\s*")[^"]*"')
+# user:password@ in a URL's authority (an image host's Basic auth written into the task's URL).
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@\"']*@")
 
 # The loggers whose own records need redacting before any handler sees them: urllib3 and
 # requests log request lines (query strings), label-studio-ml dumps request headers and bodies.
@@ -38,8 +40,10 @@ def scrub_queries(text: str) -> str:
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """`text` without authorization headers, JSON secret fields, `secrets` and query strings."""
+    """`text` without authorization headers, JSON secret fields, `secrets`, URL user information
+    and query strings."""
     text = _JSON_FIELD.sub(r'\1***"', _HEADER.sub(r"\1: ***", text))
+    text = _USERINFO.sub(r"\1***@", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")

@@ -39,7 +39,7 @@ VERSION_VARIANTS = {"v5": VARIANTS, "v6": ("small", "tiny", "medium")}
 # PP-OCRv6 ships one recogniser (Chinese, English, Japanese); other languages stay on v5.
 V6_LANGUAGES = ("ch", "en")
 OUTPUT_TYPES = ("polygon", "rectangle")
-ENGINES = ("auto", "paddle", "onnxruntime")
+ENGINES = ("auto", "paddle", "onnxruntime", "openvino")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off", "")
 _META = "ocr_backend.setting"  # the dataclass field metadata key holding a field's Setting
@@ -346,7 +346,7 @@ class Settings:
         "INFERENCE_ENGINE",
         Choice(ENGINES),
         "auto",
-        "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU",
+        "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU; `openvino`: CPU, the ONNX weights on OpenVINO",
         affects_predictions=True,
         fingerprint="engine",
     )
@@ -363,7 +363,8 @@ class Settings:
     rec_width_squeeze: float = declare(
         "REC_WIDTH_SQUEEZE",
         Number(minimum=0.3, maximum=1.0),
-        0.75,
+        # 0.9, not 0.75: 0.75 costs 6 CER points on scanned English pages (docs/speed.md's squeeze table).
+        0.9,
         "recognition input width relative to PaddleX's (CPU onnxruntime path), 0.3 to 1",
         affects_predictions=True,
     )
@@ -391,7 +392,26 @@ class Settings:
     )
     # Image input limits (bad input must fail one task, never the process).
     max_image_pixels: int = declare(
-        "MAX_IMAGE_PIXELS", Integer(minimum=1), 80_000_000, "refuse larger images before decoding them"
+        # 50 MP, not 80: an A4 page at 600 dpi is 35 MP, and decoding takes 8 bytes/pixel at its peak
+        # (docs/reliability.md "Memory"), so two of these fit IMAGE_PIXELS_IN_FLIGHT.
+        "MAX_IMAGE_PIXELS",
+        Integer(minimum=1),
+        50_000_000,
+        "refuse larger images before decoding them",
+    )
+    # Memory and time bounds per worker and per task (issue 14, D6/D8; docs/reliability.md has the figures).
+    image_pixels_in_flight: int = declare(
+        "IMAGE_PIXELS_IN_FLIGHT",
+        Integer(minimum=1),
+        100_000_000,
+        "decoded pixels a worker holds at once over all requests (more wait; one image above it is refused)",
+    )
+    task_time_budget: float = declare(
+        "TASK_TIME_BUDGET",
+        Number(minimum=0.1),
+        60.0,
+        "seconds one task may take; past it the task stops at the next strip/batch boundary and fails "
+        "(Label Studio gives up at 100 s)",
     )
     max_image_bytes: int = declare("MAX_IMAGE_BYTES", Integer(minimum=1), 50 * 1024 * 1024, "download size cap")
     image_fetch_timeout: float = declare(
@@ -410,6 +430,24 @@ class Settings:
     basic_auth_pass: str = declare(
         "BASIC_AUTH_PASS", Text(), "", "the Basic auth password (both or neither)", secret=True
     )
+    # HTTP bounds (web/limits.py): what one request may make a worker hold, and how many /predict
+    # requests a worker holds at once, so that /health and /setup always find a free thread.
+    max_request_bytes: int = declare(
+        "MAX_REQUEST_BYTES",
+        Integer(minimum=1024),
+        64 * 1024 * 1024,
+        "larger request bodies get 413 before they are read (a 100-task batch with its annotations is far below)",
+    )
+    predict_concurrency: int = declare(
+        "PREDICT_CONCURRENCY", Integer(minimum=1), 2, "`/predict` requests a worker runs at once (the others wait)"
+    )
+    predict_queue: int = declare(
+        "PREDICT_QUEUE",
+        Integer(minimum=0),
+        16,
+        "`/predict` requests that may wait for a run slot; more get 503 with `Retry-After` "
+        "(a waiting request holds a thread: at most `THREADS` - 1 are admitted in all)",
+    )
     default_label: str = declare(
         "DEFAULT_LABEL",
         Text(),
@@ -421,6 +459,38 @@ class Settings:
     # One region per word (PaddleX return_word_box) instead of one per line.
     word_boxes: bool = declare(
         "WORD_BOXES", Flag(), False, "one region per word instead of per line", affects_predictions=True
+    )
+    # Multi-page tasks (<Image valueList="$pages">): a bigger task is refused instead of running for an hour.
+    max_pages_per_task: int = declare(
+        "MAX_PAGES_PER_TASK", Integer(minimum=1), 200, "refuse multi-page tasks with more pages (empty prediction)"
+    )
+    # What OCR found on recently seen images (service/ocr_cache.py), keyed by the image's sha256 and
+    # model_version: not digested, it never changes what a prediction contains, only how fast it comes.
+    result_cache: bool = declare(
+        "RESULT_CACHE", Flag(), True, "answer a repeated image from the OCR result cache (each request encoded anew)"
+    )
+    result_cache_entries: int = declare(
+        "RESULT_CACHE_ENTRIES", Integer(minimum=1), 1024, "images the result cache holds per worker"
+    )
+    result_cache_bytes: int = declare(
+        "RESULT_CACHE_BYTES",
+        Integer(minimum=1),
+        64 * 1024 * 1024,
+        "memory the result cache may hold per worker (estimate)",
+    )
+    # Label Studio's "Interfaces" custom UIs send a near-empty label config (<View/>): these tag names
+    # stand in for the config's then. Not digested: they only name tags, and only for such projects.
+    fallback_image: str = declare(
+        "FALLBACK_IMAGE", Text(), "image", "with a near-empty label config (`<View/>`): the Image name and data key"
+    )
+    fallback_geometry: str = declare(
+        "FALLBACK_GEOMETRY", Text(), "poly", "with `<View/>`: the geometry tag's name (`OUTPUT_TYPE` its shape)"
+    )
+    fallback_labels: str = declare(
+        "FALLBACK_LABELS", Text(), "label", "with `<View/>`: the Labels tag's name (empty: none)"
+    )
+    fallback_textarea: str = declare(
+        "FALLBACK_TEXTAREA", Text(), "transcription", "with `<View/>`: the per-region TextArea's name (empty: none)"
     )
 
     @classmethod
@@ -490,7 +560,11 @@ class ServerVariable:
 SERVER_VARIABLES = (
     ServerVariable("PORT", "9090", "gunicorn's port"),
     ServerVariable("WORKERS", "1", "gunicorn worker processes (each builds its own pipeline)"),
-    ServerVariable("THREADS", "4", "threads per worker (keep `/health` answering during a long predict)"),
+    ServerVariable(
+        "THREADS",
+        "8",
+        "threads per worker: /health, /setup and up to THREADS - 1 waiting or running /predict (docs/reliability.md)",
+    ),
     ServerVariable("LOG_LEVEL", "info", "gunicorn's log level"),
 )
 _TABLE_HEADING = "## Configuration"

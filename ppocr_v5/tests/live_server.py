@@ -215,3 +215,44 @@ def png(image) -> bytes:
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()
+
+
+class DripServer:
+    """An image host that answers `200 OK` with a Content-Length and then drips the body one byte
+    per `interval` seconds, until closed (what a slow or hostile host does to a download)."""
+
+    def __init__(self, interval: float = 1.0, length: int = 100_000):
+        self.interval, self.length = interval, length
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.connections = 0
+        self._closed = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        try:
+            conn.recv(65536)  # the request; its content does not matter
+            conn.sendall(
+                f"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: {self.length}\r\n\r\n".encode()
+            )
+            while not self._closed.wait(self.interval):
+                conn.sendall(b"\x89")
+        except OSError:
+            pass
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.sock.close()

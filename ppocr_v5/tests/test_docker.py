@@ -234,7 +234,7 @@ def test_dockerfile_runs_non_root_gunicorn_with_healthcheck():
         "MODEL_DIR=/models",
         "PADDLE_PDX_CACHE_HOME=/models/.paddlex",
         "WORKERS=1",
-        "THREADS=4",
+        "THREADS=8",
         "PORT=9090",
     ):
         assert setting in envs

@@ -123,3 +123,23 @@ def test_the_recogniser_is_chosen_from_the_settings_and_the_folder(caplog):
         assert isinstance(
             choose_recognizer(settings, FakePipeline(FakeRecModel(lock, REC_DIR)), lock), PaddleXRecognizer
         ), settings
+
+
+@pytest.mark.slow
+def test_a_fast_rec_engine_holds_one_recogniser_session():
+    # PaddleX's text_rec_model keeps serving raw_result(), on fast_rec's session instead of its own.
+    from ocr_backend.ocr.recognizers import SharedSessionRunner
+
+    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
+    engine.warm_up()
+    runner = engine._loaded.pipeline.text_rec_model.runner
+    assert isinstance(runner, SharedSessionRunner)
+    image = cv2.imread(os.path.join(PUBLIC, "images", f"{PAGE}.png"))[:400]
+    raw = engine.raw_result(image)
+    ours = [line.text for line in engine.run(image).lines]
+    assert raw["rec_texts"] and ours
+    # PaddleX reads at full width with batches, ours at the default squeeze: the same lines, nearly the same text
+    import difflib
+
+    joined = difflib.SequenceMatcher(None, " ".join(raw["rec_texts"]), " ".join(ours)).ratio()
+    assert joined >= 0.95, (raw["rec_texts"], ours)

@@ -10,6 +10,7 @@ from PIL import Image
 
 from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.settings import Settings
 from ocr_backend.types import TextLine
 
 import model
@@ -120,9 +121,11 @@ RECT_CONFIG = (
 )
 
 
-def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeypatch):
+@pytest.mark.parametrize("cache", [True, False], ids=["result-cache", "no-cache"])
+def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeypatch, cache):
     engine = FakeEngine(lines=[STRAIGHT], delay=0.01)  # slow enough that concurrent requests overlap
     monkeypatch.setattr(model, "get_engine", lambda settings: engine)
+    monkeypatch.setattr(model, "load_settings", lambda: Settings(result_cache=cache))
     fetcher = FakeFetcher()
     monkeypatch.setattr(model, "_fetcher", lambda *args: fetcher)
     backend = model.PPOCRv5Backend(label_config=POLY_CONFIG)
@@ -140,4 +143,6 @@ def test_each_predict_uses_the_config_it_was_sent_with_even_concurrently(monkeyp
     with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
         for i, kinds in pool.map(ask, range(40)):
             assert kinds == (expect_rect if i % 2 else expect_poly), i
-    assert engine.runs == 42
+    # The same image every time: with the result cache OCR ran once and every answer was still
+    # encoded for the config of its own request; without it, once per request.
+    assert engine.runs == (1 if cache else 42)

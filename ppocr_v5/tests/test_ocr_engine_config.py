@@ -1,5 +1,7 @@
 """The PaddleX pipeline config and engine arguments, built from settings (no inference here)."""
 
+import os
+
 import pytest
 
 from ocr_backend.errors import ConfigError
@@ -67,9 +69,20 @@ def test_engine_arguments_match_the_cores():
     assert args == {
         "device": "cpu",
         "engine": "onnxruntime",
-        "engine_config": {"intra_op_num_threads": 2, "inter_op_num_threads": 1},
+        "engine_config": {"intra_op_num_threads": 2, "inter_op_num_threads": 1, "enable_mem_pattern": False},
     }
     assert engine_arguments(Settings.from_env({"INFERENCE_ENGINE": "paddle"})) == {"device": "cpu", "engine": "paddle"}
+
+
+@pytest.mark.slow
+def test_the_built_detector_session_plans_no_memory_pattern():
+    # What PaddleX made of engine_config: the real session options (the ~350 MB of docs/speed.md, Memory).
+    from ocr_backend.ocr.engine import OcrEngine
+
+    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "CPU_THREADS": "2"}))
+    engine.warm_up()
+    options = engine._loaded.pipeline.text_det_model.runner.session.get_session_options()
+    assert options.enable_mem_pattern is False and options.intra_op_num_threads == 2
 
 
 def test_gpu_without_a_cuda_build_is_a_clear_error():

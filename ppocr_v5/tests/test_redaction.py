@@ -130,3 +130,11 @@ _FRESH = textwrap.dedent("""
 def test_importing_installs_nothing_and_install_does():
     proc = subprocess.run([sys.executable, "-c", _FRESH], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_passwords_in_url_user_information_are_redacted():
+    text = 'fetching http://user:s3cr3t@host:8080/x.png and {"image": "https://scan:pw@h/p.png"}'
+    out = redaction.redact(text)
+    assert "s3cr3t" not in out and "pw@" not in out and "http://***@host:8080/x.png" in out
+    # An @ in a path or an e-mail address is not user information.
+    assert redaction.redact("see http://host/x@2x.png or a@b.com") == "see http://host/x@2x.png or a@b.com"

@@ -5,18 +5,20 @@ The model_version written is the one the backend's /setup returns for the same s
 not predict the tasks again. Tasks that already hold a prediction with that version are skipped,
 and each prediction is written as soon as its task is done: after a crash or Ctrl-C, running the
 command again picks up where it stopped. Failed tasks get no prediction (a re-run retries them).
+A multi-page task (`<Image valueList="$pages">`) gets one prediction for all its pages, each region
+with its page's `item_index`, from the same per-task step as /predict.
 """
 
 import dataclasses
 import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, TextIO, Tuple
+from typing import Callable, Dict, List, Optional, Set, TextIO, Tuple
 
 from ocr_backend.cli import ls_project, runners
 from ocr_backend.cli.task_worker import EngineFactory, Job, Outcome
 from ocr_backend.errors import RunAborted
-from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.model_names import resolve_model_names
@@ -68,13 +70,16 @@ def annotate_project(
     progress: bool = True,
     out: TextIO = sys.stderr,
     engine_factory: EngineFactory = OcrEngine,
+    task_ids: Optional[Set[int]] = None,
 ) -> Summary:
     """Predict every task of `project` not yet predicted with this version, writing each at once.
-    `engine_factory` builds each worker's engine (picklable for --workers and --ray)."""
+    `engine_factory` builds each worker's engine (picklable for --workers and --ray); `task_ids`
+    limits the run to those tasks (`import-pdf --annotate`: the ones it just created)."""
     started = time.monotonic()
     version = backend_version(settings)
     config = ls_project.label_config(client, project)
-    parse_label_config(config)  # a config without Image + geometry fails here, before any OCR
+    # A config without Image + geometry fails here, before any OCR (a near-empty one reads as FALLBACK_*).
+    parse_label_config(config, fallback_tags(settings))
     for title, theirs in ls_project.backend_versions(client, project).items():
         if theirs and theirs != version:
             print(
@@ -83,7 +88,7 @@ def annotate_project(
                 f"Run with the backend's settings.",
                 file=out,
             )
-    tasks = list(ls_project.iter_tasks(client, project))
+    tasks = [t for t in ls_project.iter_tasks(client, project) if task_ids is None or t["id"] in task_ids]
     predicted = ls_project.tasks_with_version(client, project, version)
     pending = [t for t in tasks if t["id"] not in predicted]
     summary = Summary(total=len(tasks), skipped=len(tasks) - len(pending))

@@ -1,7 +1,9 @@
 """`ppocr-v5 export`: Label Studio regions -> PaddleOCR detection and recognition training data.
 
 Output folder (every path inside the label files is relative to it, PaddleOCR's data_dir):
-  images/<task>-<name>.png        each page as Label Studio shows it (EXIF orientation applied)
+  images/<task>-<name>.png        each page as Label Studio shows it (EXIF orientation applied);
+                                  a multi-page task (its image value a list) gives <task>-<name>-p<k>.png
+                                  per page k, with the regions of that page (item_index k)
   det_gt_{train,val}.txt          images/x.png<TAB>[{"transcription": "...", "points": [[x, y], ...]}, ...]
   rec/crops/<task>-<name>_<k>.png one upright crop per transcribed region
   rec_gt_{train,val}.txt          rec/crops/x_0.png<TAB>text
@@ -112,37 +114,65 @@ def export_tasks(
     det_lines: Dict[str, List[str]] = {"train": [], "val": []}
     rec_lines: Dict[str, List[str]] = {"train": [], "val": []}
     for task, result in tqdm(chosen, unit="task", disable=not progress):
-        split = "val" if task.get("id") in val else "train"
-        try:
-            image = load_image(task)
-        except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the export
-            summary.failed.append((task.get("id"), f"{type(exc).__name__}: {exc}"))
-            continue
-        height, width = image.shape[:2]
-        stem = _stem(task, image_key)
-        image_path = f"images/{stem}.png"
-        cv2.imwrite(os.path.join(out_dir, image_path), image)
-        found = regions(result, width, height)
-        det_lines[split].append(
-            image_path + "\t" + json.dumps([det_entry(r, width, height) for r in found], ensure_ascii=False)
-        )
-        summary.images += 1
-        summary.val_images += split == "val"
-        summary.det_regions += len(found)
-        for k, region in enumerate(found):
-            text = _one_line(region.text or "")
-            crop = line_crop(image, region) if text else None
-            if crop is None:
+        split = "val" if task.get("id") in val else "train"  # a document's pages stay together
+        for page_task, page, stem in _pages(task, image_key):
+            try:
+                image = load_image(page_task)
+            except Exception as exc:  # noqa: BLE001 - one unreadable image must not stop the export
+                where = "" if page is None else f"page {page}: "
+                summary.failed.append((task.get("id"), f"{where}{type(exc).__name__}: {exc}"))
                 continue
-            crop_path = f"rec/crops/{stem}_{k}.png"
-            cv2.imwrite(os.path.join(out_dir, crop_path), crop)
-            rec_lines[split].append(f"{crop_path}\t{text}")
-            summary.rec_crops += 1
+            found = regions(result, image.shape[1], image.shape[0], page=page)
+            _export_page(out_dir, image, found, stem, split, summary, det_lines, rec_lines)
     for split in ("train", "val"):
         for name, lines in ((f"det_gt_{split}.txt", det_lines[split]), (f"rec_gt_{split}.txt", rec_lines[split])):
             with open(os.path.join(out_dir, name), "w", encoding="utf-8") as f:
                 f.write("".join(line + "\n" for line in lines))
     return summary
+
+
+def _pages(task: dict, image_key: str) -> List[Tuple[dict, Optional[int], str]]:
+    """(a task reading just that page, its page index or None for a single image, file stem) per page."""
+    data = task.get("data") or {}
+    value = data.get(image_key)
+    if not isinstance(value, list):
+        return [(task, None, _stem(task, image_key))]
+    out: List[Tuple[dict, Optional[int], str]] = []
+    for page, source in enumerate(value):
+        page_task = dict(task, data=dict(data, **{image_key: source}))
+        out.append((page_task, page, f"{_stem(page_task, image_key)}-p{page}"))
+    return out
+
+
+def _export_page(
+    out_dir: str,
+    image: np.ndarray,
+    found: List[Region],
+    stem: str,
+    split: str,
+    summary: ExportSummary,
+    det_lines: Dict[str, List[str]],
+    rec_lines: Dict[str, List[str]],
+) -> None:
+    """One training image, its detection line and its recognition crops."""
+    height, width = image.shape[:2]
+    image_path = f"images/{stem}.png"
+    cv2.imwrite(os.path.join(out_dir, image_path), image)
+    det_lines[split].append(
+        image_path + "\t" + json.dumps([det_entry(r, width, height) for r in found], ensure_ascii=False)
+    )
+    summary.images += 1
+    summary.val_images += split == "val"
+    summary.det_regions += len(found)
+    for k, region in enumerate(found):
+        text = _one_line(region.text or "")
+        crop = line_crop(image, region) if text else None
+        if crop is None:
+            continue
+        crop_path = f"rec/crops/{stem}_{k}.png"
+        cv2.imwrite(os.path.join(out_dir, crop_path), crop)
+        rec_lines[split].append(f"{crop_path}\t{text}")
+        summary.rec_crops += 1
 
 
 # --- command-line glue -----------------------------------------------------------------------------
@@ -182,8 +212,19 @@ def _fetching_loader(settings, image_key: str) -> Callable[[dict], np.ndarray]:
 
 
 def _guess_image_key(tasks: List[dict]) -> str:
-    keys = {key for t in tasks for key in (t.get("data") or {})}
-    return keys.pop() if len(keys) == 1 else "image"
+    """The one data key every task has, else the one key holding a URL or a list of page URLs in
+    every task (a multi-page task also names its PDF), else "image"."""
+    datas = [t.get("data") or {} for t in tasks]
+    keys = {key for data in datas for key in data}
+    if len(keys) == 1:
+        return keys.pop()
+
+    def image_like(value) -> bool:
+        values = value if isinstance(value, list) else [value]
+        return bool(values) and all(isinstance(v, str) and ("/" in v or v.startswith("data:")) for v in values)
+
+    candidates = [key for key in sorted(keys) if all(image_like(data.get(key)) for data in datas)]
+    return candidates[0] if len(candidates) == 1 else "image"
 
 
 def run_export(args) -> ExportSummary:

@@ -6,7 +6,7 @@ import os
 import sys
 
 from ocr_backend import redaction
-from ocr_backend.errors import ConfigError
+from ocr_backend.errors import ConfigError, LabelStudioApiError
 
 EXIT_FAILED_TASKS = 1
 EXIT_USAGE = 2
@@ -71,6 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="task data key of the image (default: from the project's label config, else the only data key)",
     )
     exp.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    imp = sub.add_parser(
+        "import-pdf",
+        help="import PDFs as multi-page tasks (one task per PDF, its pages as images; resumable)",
+    )
+    imp.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="PDF files, or folders searched for *.pdf")
+    imp.add_argument("--project", type=int, required=True, help='project id (its config needs <Image valueList="$…">)')
+    _connection_args(imp)
+    imp.add_argument("--dpi", type=float, default=150.0, help="rendering resolution of the pages (default 150)")
+    imp.add_argument(
+        "--annotate", action="store_true", help="pre-annotate the new tasks right after (as `ppocr-v5 annotate`)"
+    )
+    imp.add_argument("--workers", type=int, default=1, help="with --annotate: OCR processes, as for annotate")
+    imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
@@ -83,8 +97,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "annotate":
             return _annotate(args)
+        if args.command == "import-pdf":
+            return _import_pdf(args)
         return _export(args)
-    except (ConfigError, ValueError) as exc:
+    except (ConfigError, ValueError, LabelStudioApiError) as exc:
         print(f"ppocr-v5 {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -109,6 +125,34 @@ def _annotate(args) -> int:
     if summary.interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAILED_TASKS if summary.failed else 0
+
+
+def _import_pdf(args) -> int:
+    from ocr_backend.cli import annotate, import_pdf
+    from ocr_backend.cli.ls_rest import LabelStudioRest
+
+    if args.workers < 1:
+        raise ValueError("--workers must be at least 1")
+    url = (args.url or os.environ.get("LABEL_STUDIO_URL", "")).rstrip("/")
+    key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY", "")
+    if args.annotate:
+        annotate.settings_for(url, key)  # bad OCR settings stop the run before anything is uploaded
+    summary = import_pdf.import_pdfs(
+        LabelStudioRest(url, key), args.project, args.paths, dpi=args.dpi, progress=not args.no_progress
+    )
+    print(summary.report(), file=sys.stderr)
+    if summary.interrupted:
+        return EXIT_INTERRUPTED
+    failed = bool(summary.failed)
+    if args.annotate and summary.task_ids:
+        result = import_pdf.annotate_new_tasks(
+            url, key, args.project, summary.task_ids, args.workers, progress=not args.no_progress
+        )
+        print(result.report(), file=sys.stderr)
+        if result.interrupted:
+            return EXIT_INTERRUPTED
+        failed = failed or bool(result.failed)
+    return EXIT_FAILED_TASKS if failed else 0
 
 
 def _export(args) -> int:

@@ -11,7 +11,7 @@ from typing import Callable, Optional
 
 from ocr_backend.errors import ConfigError
 from ocr_backend.images.fetch import ImageFetcher
-from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.service.task_step import TaskStep
@@ -45,7 +45,10 @@ class TaskAnnotator:
     def __init__(self, job: Job):
         self.job = job
         self.step = TaskStep(
-            parse_label_config(job.label_config), job.engine_factory(job.settings), job.settings, job.model_version
+            parse_label_config(job.label_config, fallback_tags(job.settings)),
+            job.engine_factory(job.settings),
+            job.settings,
+            job.model_version,
         )
         self.fetcher = ImageFetcher(job.settings)
 

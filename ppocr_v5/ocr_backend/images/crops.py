@@ -4,6 +4,11 @@ A rotated rectangle or a 4-point polygon is rectified with a perspective warp (i
 p0->p1 becomes the top edge); any other polygon is cut as its axis-aligned hull with the outside
 painted in the region's background colour, so neighbouring lines do not leak in. Every crop keeps
 the homography back to page pixels, for lines detected inside it.
+
+A drawn region is clipped to the page before anything is warped, and no crop holds more pixels
+than the page itself: a rectangle drawn at 4500 % of the image would otherwise allocate in
+proportion to its drawn size (issue 14, D7). A region with no area left on the page crops to an
+empty image, which `usable` refuses.
 """
 
 import dataclasses
@@ -12,7 +17,7 @@ from typing import List, Sequence, Tuple
 import cv2
 import numpy as np
 
-from ocr_backend.core.geometry import Point, bounding_box, order_quad
+from ocr_backend.core.geometry import Point, bounding_box, clip_points, order_quad
 
 MIN_SIDE = 2  # pixels; anything thinner holds no readable text
 
@@ -38,6 +43,10 @@ def crop_quad(image: np.ndarray, quad: Sequence[Point]) -> Crop:
     w = max(_side(p0, p1), _side(p3, p2))
     h = max(_side(p0, p3), _side(p1, p2))
     out_w, out_h = max(int(round(w)), 1), max(int(round(h)), 1)
+    limit = max(image.shape[0] * image.shape[1], 1)
+    if out_w * out_h > limit:  # a crop never needs more pixels than the page it comes from
+        scale = float(np.sqrt(limit / (out_w * out_h)))
+        out_w, out_h = max(int(out_w * scale), 1), max(int(out_h * scale), 1)
     src = np.asarray(quad, dtype=np.float32)
     dst = np.asarray([(0, 0), (out_w, 0), (out_w, out_h), (0, out_h)], dtype=np.float32)
     forward = cv2.getPerspectiveTransform(src, dst)
@@ -66,8 +75,18 @@ def crop_polygon(image: np.ndarray, polygon: Sequence[Point]) -> Crop:
     return Crop(image=patch, to_page=to_page)
 
 
+def empty_crop(image: np.ndarray) -> Crop:
+    return Crop(image=np.zeros((0, 0) + image.shape[2:], dtype=image.dtype), to_page=np.eye(3))
+
+
 def crop_region(image: np.ndarray, polygon: Sequence[Point], rectified: bool) -> Crop:
-    """`rectified`: the 4 points are already in reading order (a Label Studio rectangle)."""
+    """`rectified`: the 4 points are already in reading order (a Label Studio rectangle). The
+    region is clipped to the page first (clamping keeps a rectangle's corner order)."""
+    height, width = image.shape[:2]
+    polygon = clip_points(polygon, width, height)
+    x0, y0, x1, y1 = bounding_box(polygon)  # corners may come in any order: no shoelace area here
+    if x1 <= x0 or y1 <= y0:  # wholly off the page (clamped onto one edge) or without area
+        return empty_crop(image)
     if len(polygon) == 4:
         return crop_quad(image, polygon if rectified else order_quad(polygon))
     return crop_polygon(image, polygon)

@@ -8,12 +8,13 @@ costs nothing.
 
 import io
 import warnings
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from ocr_backend.errors import ImageDecodeError
+from ocr_backend.images.budget import PixelBudget
 
 # Formats a browser can display, plus TIFF (scanners). Others (EPS runs Ghostscript, exotic
 # scientific formats) are not worth their attack surface for an OCR backend.
@@ -26,20 +27,43 @@ FORMATS = tuple(f for f in _WANTED_FORMATS if f in Image.OPEN)
 warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 _WHITE = (255, 255, 255, 255)
+_BAND_PIXELS = 1 << 20  # pixels copied from Pillow's image into the array at a time
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
+def decode_image(data: bytes, max_pixels: int, budget: Optional[PixelBudget] = None, wait: float = 60.0) -> np.ndarray:
     """HxWx3 uint8 BGR array of the image's first frame, EXIF orientation applied.
 
     Its shape gives the (width, height) Label Studio displays: see `displayed_size`.
     Raises ImageDecodeError for anything that is not a decodable image within `max_pixels`.
+    With a `budget` (images/budget.py), the pixels are taken from it before any is decoded
+    (waiting at most `wait` s) and given back when the returned array is freed.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageDecodeError(f"expected image bytes, got {type(data).__name__}")
     if len(data) == 0:
         raise ImageDecodeError("the image is empty (0 bytes)")
     im = _open(data, max_pixels)
+    if budget is None:
+        return _decode(im)
+    pixels = im.size[0] * im.size[1]
+    try:
+        budget.acquire(pixels, wait)
+    except BaseException:
+        im.close()
+        raise
+    try:
+        image = _decode(im)
+    except BaseException:
+        budget.release(pixels)
+        raise
+    return budget.hold_until_freed(image, pixels)
+
+
+def _decode(im: Image.Image) -> np.ndarray:
+    """The opened image's pixels as BGR; closes `im`. The array is filled band by band from
+    Pillow's image, so the peak is Pillow's copy (4 bytes/pixel for RGB, stored as RGBX; 1 for
+    greyscale) plus the array's 3, not a third full copy; 3 bytes/pixel once it returns."""
     try:
         try:
             im.seek(0)  # multi-frame (GIF, TIFF): OCR the first frame, the one shown first
@@ -51,11 +75,9 @@ def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
                 f"cannot decode the {im.format} image ({_short(exc)}); the file is truncated or corrupt"
             ) from None
         im = _orient(im)
-        rgb = _to_rgb_array(im)
+        return _to_bgr_array(im)
     finally:
         im.close()
-    # PaddleX (OpenCV convention) wants BGR, C-contiguous.
-    return np.ascontiguousarray(rgb[:, :, ::-1])
 
 
 def displayed_size(image: np.ndarray) -> Tuple[int, int]:
@@ -98,27 +120,48 @@ def _orient(im: Image.Image) -> Image.Image:
     return turned
 
 
-def _to_rgb_array(im: Image.Image) -> np.ndarray:
-    """HxWx3 uint8 RGB, with transparency composited on white (Label Studio's background)."""
+def _to_bgr_array(im: Image.Image) -> np.ndarray:
+    """HxWx3 uint8 BGR (PaddleX follows OpenCV), C-contiguous, with transparency composited on
+    white (Label Studio's background)."""
     mode = im.mode
     if mode.startswith("I;16") or mode in ("I", "F"):
-        gray = _deep_to_uint8(np.asarray(im), mode)
-        return np.repeat(gray[:, :, None], 3, axis=2)
+        return _grey_to_bgr(_deep_to_uint8(np.asarray(im), mode))
     if mode in _ALPHA_MODES or (mode in ("P", "L", "RGB") and "transparency" in im.info):
         rgba = im.convert("RGBA")
         background = Image.new("RGBA", rgba.size, _WHITE)
         rgb = Image.alpha_composite(background, rgba).convert("RGB")
+        rgba.close()
+        background.close()
+    elif mode == "L":  # greyscale scans: no 4-byte RGB copy in Pillow
+        return _grey_to_bgr(np.asarray(im))
     elif mode == "RGB":
         rgb = im
-    else:  # 1, L, P, CMYK, YCbCr...
+    else:  # 1, P, CMYK, YCbCr...
         try:
             rgb = im.convert("RGB")
         except (ValueError, OSError) as exc:
             raise ImageDecodeError(f"unsupported colour mode {mode} ({_short(exc)})") from None
-    array = np.asarray(rgb, dtype=np.uint8)
-    if array.ndim != 3 or array.shape[2] != 3:
-        raise ImageDecodeError(f"unexpected pixel layout {array.shape} for mode {mode}")
-    return array
+    try:
+        return _bgr_in_bands(rgb, mode)
+    finally:
+        if rgb is not im:
+            rgb.close()
+
+
+def _grey_to_bgr(grey: np.ndarray) -> np.ndarray:
+    return np.repeat(grey[:, :, None], 3, axis=2)
+
+
+def _bgr_in_bands(rgb: Image.Image, mode: str) -> np.ndarray:
+    width, height = rgb.size
+    out = np.empty((height, width, 3), np.uint8)
+    rows = max(1, _BAND_PIXELS // width)
+    for top in range(0, height, rows):
+        band = np.asarray(rgb.crop((0, top, width, min(height, top + rows))), dtype=np.uint8)
+        if band.ndim != 3 or band.shape[2] != 3:
+            raise ImageDecodeError(f"unexpected pixel layout {band.shape} for mode {mode}")
+        out[top : top + band.shape[0]] = band[:, :, ::-1]
+    return out
 
 
 def _deep_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:

@@ -21,7 +21,9 @@ Security rules, since task data is user-controlled:
 
 import base64
 import binascii
+import email.utils
 import logging
+import random
 import re
 import time
 import urllib.parse
@@ -31,7 +33,7 @@ import requests
 
 from ocr_backend.core.urls import Url
 from ocr_backend.errors import ConfigError, ImageFetchError, UrlError
-from ocr_backend.images import ssrf
+from ocr_backend.images import deadline, ssrf
 from ocr_backend.images.ls_auth import LabelStudioAuth
 from ocr_backend.images.sources import LabelStudioFiles, SourceKind, classify, label_studio_base, scheme_of
 from ocr_backend.redaction import safe_url, scrub_queries
@@ -41,8 +43,13 @@ log = logging.getLogger(__name__)
 MAX_REDIRECTS = 5
 _CHUNK = 64 * 1024
 # Per-read timeouts alone let a server drip one byte every few seconds forever; this caps the
-# whole download at a multiple of the configured timeout.
+# whole download (deadline.py) at a multiple of the configured timeout.
 TOTAL_TIMEOUT_FACTOR = 5
+# Label Studio's HTTP 429: retried this many times, waiting its Retry-After or an exponential
+# backoff (BACKOFF_BASE * 2**n, at most BACKOFF_CAP, with full jitter), within the deadline.
+RETRIES_429 = 4
+BACKOFF_BASE = 0.5
+BACKOFF_CAP = 8.0
 
 
 class ImageFetcher:
@@ -99,10 +106,31 @@ class ImageFetcher:
         return self._download(self._files.download_url(source, task_id))
 
     def _download(self, url: Url) -> bytes:
-        """Follow redirects ourselves, deciding credentials and address checks at every hop."""
-        deadline = time.monotonic() + self.timeout * TOTAL_TIMEOUT_FACTOR
+        """Follow redirects ourselves, deciding credentials and address checks at every hop, all
+        of it (the PAT exchange and 429 waits included) under one wall-clock deadline."""
+        total = self.timeout * TOTAL_TIMEOUT_FACTOR
+        with deadline.within(total) as limit:
+            try:
+                body = self._download_within(url, limit)
+            except ImageFetchError:
+                if limit.passed:  # the cut-off read's own error would hide the reason
+                    raise self._too_slow(url, total) from None
+                raise
+            # A body cut off by the deadline can still end "cleanly" (no Content-Length).
+            if limit.expired:
+                raise self._too_slow(url, total)
+            return body
+
+    def _too_slow(self, url: Url, total: float) -> ImageFetchError:
+        return ImageFetchError(
+            f"download of {url.safe()} took longer than {total:g} s "
+            f"({TOTAL_TIMEOUT_FACTOR} x IMAGE_FETCH_TIMEOUT, connect, redirects and body together)"
+        )
+
+    def _download_within(self, url: Url, limit: deadline.Deadline) -> bytes:
         retried_auth = False
         hops = 0
+        busy = 0  # HTTP 429 answers from Label Studio so far
         while True:
             to_ls = url.origin == self._files.origin
             if to_ls:
@@ -110,7 +138,7 @@ class ImageFetcher:
             elif self.block_private:
                 ssrf.check_public(url)
             headers = self._auth.headers() if to_ls else {}
-            resp = self._get(url, headers, to_ls)
+            resp = self._get(url, headers, to_ls, limit)
             if resp.is_redirect:
                 resp.close()
                 hops += 1
@@ -125,24 +153,49 @@ class ImageFetcher:
                 self._auth.invalidate()
                 retried_auth = True
                 continue
+            if resp.status_code == 429 and to_ls:
+                resp.close()
+                busy += 1
+                self._wait_after_429(url, resp.headers.get("Retry-After"), busy, limit)
+                continue
             with resp:
                 if resp.status_code >= 400:
                     raise self._http_error(url, resp.status_code, to_ls)
                 if resp.status_code != 200:
                     raise ImageFetchError(f"unexpected HTTP {resp.status_code} for {url.safe()}")
-                return self._read_body(resp, url, deadline)
+                return self._read_body(resp, url)
 
-    def _get(self, url: Url, headers: dict, to_ls: bool = False) -> requests.Response:
+    def _wait_after_429(self, url: Url, retry_after: Optional[str], attempt: int, limit: deadline.Deadline) -> None:
+        """Label Studio is rate limiting us: wait (its Retry-After, else exponential backoff with
+        jitter) and let the caller retry, at most RETRIES_429 times and never past the deadline."""
+        if attempt > RETRIES_429:
+            raise ImageFetchError(
+                f"Label Studio answered HTTP 429 (too many requests) {attempt} times for {url.safe()}"
+            )
+        wait = retry_after_seconds(retry_after)
+        if wait is None:
+            wait = backoff_seconds(attempt)
+        if wait >= limit.remaining():
+            raise ImageFetchError(
+                f"Label Studio answered HTTP 429 (too many requests) for {url.safe()} and asked to wait "
+                f"{wait:.1f} s, beyond this download's deadline"
+            )
+        log.info("Label Studio answered 429 for %s; retrying in %.2f s", url.safe(), wait)
+        time.sleep(wait)
+
+    def _get(self, url: Url, headers: dict, to_ls: bool, limit: deadline.Deadline) -> requests.Response:
         # When Label Studio itself is out of reach, the likely fix is the URL we were given.
         hint = (
             f"; is Label Studio running at {safe_url(self.label_studio_url)}? check LABEL_STUDIO_URL" if to_ls else ""
         )
+        # The per-read timeout never outlives the whole exchange's deadline.
+        timeout = max(0.05, min(self.timeout, limit.remaining()))
         try:
             return self._session.get(
-                url.geturl(), headers=headers, stream=True, allow_redirects=False, timeout=(self.timeout, self.timeout)
+                url.geturl(), headers=headers, stream=True, allow_redirects=False, timeout=(timeout, timeout)
             )
         except requests.Timeout:
-            raise ImageFetchError(f"no answer from {url.safe()} within {self.timeout:g} s{hint}") from None
+            raise ImageFetchError(f"no answer from {url.safe()} within {timeout:g} s{hint}") from None
         except requests.RequestException as exc:
             raise ImageFetchError(f"cannot download {url.safe()}: {_reason(exc)}{hint}") from None
         except ValueError:
@@ -150,7 +203,7 @@ class ImageFetcher:
             # and its URL parser refuses some Locations (e.g. NFKC-ambiguous hosts).
             raise ImageFetchError(f"{url.safe()} redirected to a malformed URL; refused") from None
 
-    def _read_body(self, resp: requests.Response, url: Url, deadline: float) -> bytes:
+    def _read_body(self, resp: requests.Response, url: Url) -> bytes:
         declared = resp.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > self.max_bytes:
             raise too_big(url.safe(), int(declared), self.max_bytes)
@@ -161,10 +214,6 @@ class ImageFetcher:
                 body += chunk
                 if len(body) > self.max_bytes:
                     raise too_big(url.safe(), len(body), self.max_bytes, at_least=True)
-                if time.monotonic() > deadline:
-                    raise ImageFetchError(
-                        f"download of {url.safe()} took longer than {self.timeout * TOTAL_TIMEOUT_FACTOR:g} s"
-                    )
         except requests.Timeout:
             raise ImageFetchError(f"{url.safe()} stopped sending data for {self.timeout:g} s") from None
         except requests.RequestException as exc:
@@ -200,6 +249,28 @@ def decode_data_uri(uri: str, max_bytes: int) -> bytes:
     if not data:
         raise ImageFetchError("data: URI is empty")
     return data
+
+
+def retry_after_seconds(value: Optional[str]) -> Optional[float]:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt-1))], so that
+    many workers rate-limited together do not come back together."""
+    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
 def too_big(what: str, size: int, max_bytes: int, at_least: bool = False) -> ImageFetchError:

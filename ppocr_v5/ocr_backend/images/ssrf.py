@@ -24,6 +24,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from ocr_backend.core.urls import DEFAULT_PORTS, Url
 from ocr_backend.errors import ImageFetchError
+from ocr_backend.images import deadline
 from ocr_backend.images.ls_auth import REFRESH_PATH
 
 # The resolver of the early BLOCK_PRIVATE_URLS check (tests replace it to play DNS rebinding).
@@ -112,13 +113,27 @@ class _PeerGuard:
 
 
 def _guarded_pools(guard: _PeerGuard) -> dict:
+    # Every socket, new or reused from the pool, is also put under the running fetch's one
+    # deadline (deadline.py): per-read timeouts alone let a server drip bytes forever.
     class GuardedHTTPConnection(HTTPConnection):
         def _new_conn(self):
-            return guard.checked_socket(self.host, self.port, super()._new_conn())
+            sock = guard.checked_socket(self.host, self.port, super()._new_conn())
+            deadline.watch(sock)
+            return sock
+
+        def request(self, *args, **kwargs):
+            deadline.watch(self.sock)
+            return super().request(*args, **kwargs)
 
     class GuardedHTTPSConnection(HTTPSConnection):
         def _new_conn(self):
-            return guard.checked_socket(self.host, self.port, super()._new_conn())
+            sock = guard.checked_socket(self.host, self.port, super()._new_conn())
+            deadline.watch(sock)
+            return sock
+
+        def request(self, *args, **kwargs):
+            deadline.watch(self.sock)
+            return super().request(*args, **kwargs)
 
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection

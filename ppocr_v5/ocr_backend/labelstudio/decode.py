@@ -4,6 +4,7 @@ A region is the items sharing one id: a geometry item (Polygon, Rectangle, Polyg
 RectangleLabels), optionally a `labels` item (a separate Labels tag) and a `textarea` item with its
 transcription. Two callers read results: the interactive request (the regions an annotator just
 drew, in `params.context.result`) and the export (annotations or predictions of whole tasks).
+On a multi-page task each item carries `item_index`, its page; `regions(..., page=k)` reads one page's.
 Coordinates are percent of the image, so they convert with the decoded image's own size whatever
 original_width says; rectangles follow Label Studio's convention (x, y = top-left corner before
 rotation, rotation clockwise in degrees about it).
@@ -11,9 +12,10 @@ rotation, rotation clockwise in degrees about it).
 
 import dataclasses
 import logging
+import math
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ocr_backend.core.geometry import Point, ls_rect_to_pixels, percent_to_pixels
+from ocr_backend.core.geometry import Point, bounding_box, ls_rect_to_pixels, percent_to_pixels
 from ocr_backend.labelstudio.label_config import GEOMETRY_TAGS, OcrTags
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,7 @@ class Region:
     rectangle: bool  # the 4 points are a rectangle's corners in reading order
     label: Optional[str]  # the geometry item's own label, else the Labels item's; None: unlabelled
     text: Optional[str]  # the TextArea's lines joined by spaces; None: no transcription
+    item_index: int = 0  # the page of a multi-page task it was drawn on
 
 
 def _kind(item: dict, tags: Optional[OcrTags]) -> Optional[str]:
@@ -58,24 +61,58 @@ def _texts(items: Sequence[dict]) -> Dict[str, str]:
     for item in items:
         if item.get("type") == "textarea":
             lines = _value(item).get("text") or ()
-            texts[str(item["id"])] = " ".join(t.strip() for t in lines if t and t.strip())
+            if isinstance(lines, str):
+                lines = [lines]
+            if not isinstance(lines, (list, tuple)):
+                continue  # not a transcription we can read; the region goes on without one
+            texts[str(item["id"])] = " ".join(t.strip() for t in lines if isinstance(t, str) and t.strip())
     return texts
+
+
+def _first_label(chosen) -> Optional[str]:
+    """The first label of a label list as sent (anything else, e.g. an int, reads as no label)."""
+    if isinstance(chosen, (list, tuple)) and chosen and isinstance(chosen[0], str):
+        return chosen[0]
+    return None
 
 
 def _labels(items: Sequence[dict]) -> Dict[str, str]:
     labels = {}
     for item in items:
-        chosen = _value(item).get("labels")
-        if item.get("type") == "labels" and chosen:
-            labels[str(item["id"])] = chosen[0]
+        chosen = _first_label(_value(item).get("labels")) if item.get("type") == "labels" else None
+        if chosen:
+            labels[str(item["id"])] = chosen
     return labels
 
 
-def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrTags] = None) -> List[Region]:
+def item_index(item: dict) -> int:
+    """The page a result item is on (0 for a single image, or an item without the key)."""
+    index = item.get("item_index")
+    return index if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else 0
+
+
+def _finite(points: Sequence[Point]) -> List[Point]:
+    out = [(float(x), float(y)) for x, y in points]
+    if not all(math.isfinite(v) for p in out for v in p):
+        raise ValueError("a coordinate is not a finite number")
+    return out
+
+
+def regions(
+    result: Sequence[dict],
+    width: int,
+    height: int,
+    tags: Optional[OcrTags] = None,
+    page: Optional[int] = None,
+) -> List[Region]:
     """The regions of one result list on a width x height image, one per id, in the order their
-    geometry items appear. A value that cannot be read (missing or non-numeric coordinates) skips
-    its region with a warning; so does one of fewer than 3 points, silently."""
+    geometry items appear; with `page`, only those on that page (item_index) of a multi-page task.
+    Each region stands alone: a value that cannot be read (missing, non-numeric, NaN or infinite
+    coordinates, no area) skips its region with a warning and the others go on; so does one of
+    fewer than 3 points, silently."""
     items = [item for item in result or () if isinstance(item, dict) and item.get("id")]
+    if page is not None:
+        items = [item for item in items if item_index(item) == page]
     texts, labels = _texts(items), _labels(items)
     found: Dict[str, Region] = {}
     for item in items:
@@ -85,15 +122,19 @@ def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrT
         rid, value = str(item["id"]), _value(item)
         rectangle = GEOMETRY_TAGS[kind] == "rectangle"
         try:
-            points = (
+            points = _finite(
                 ls_rect_to_pixels(value, width, height)
                 if rectangle
                 else percent_to_pixels(value["points"], width, height)
             )
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, OverflowError):
             logger.warning("region %s: unreadable %s value; skipped", rid, kind)
             continue
         if len(points) < 3:
+            continue
+        x0, y0, x1, y1 = bounding_box(points)  # not the shoelace area: corners may come in any order
+        if x1 <= x0 or y1 <= y0:
+            logger.warning("region %s: the %s has no area; skipped", rid, kind)
             continue
         if item.get("image_rotation"):
             logger.warning(
@@ -102,7 +143,7 @@ def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrT
                 rid,
                 item["image_rotation"],
             )
-        own_label = (value.get(kind) or [None])[0] if kind.endswith("labels") else None
+        own_label = _first_label(value.get(kind)) if kind.endswith("labels") else None
         found[rid] = Region(
             id=rid,
             from_name=str(item.get("from_name") or ""),
@@ -112,6 +153,7 @@ def regions(result: Sequence[dict], width: int, height: int, tags: Optional[OcrT
             rectangle=rectangle,
             label=own_label or labels.get(rid),
             text=texts.get(rid),
+            item_index=item_index(item),
         )
     return list(found.values())
 

@@ -2,6 +2,8 @@
 
 Each line becomes one region: a geometry item (polygon or rectangle) plus a `labels` item and a
 `textarea` item when the config has those tags, all sharing one id so Label Studio links them.
+On a multi-page task (an Image with valueList) every item also carries `item_index`, its 0-based
+page, and that page's own original_width / original_height.
 """
 
 import secrets
@@ -42,9 +44,11 @@ def encode_region(
     text: Optional[str],
     label: Optional[str],
     score: Optional[float],
+    item_index: Optional[int] = None,
 ) -> List[dict]:
     """The result items of one region: geometry (with its label for *Labels tags), a `labels` item
-    when the config has a separate Labels tag, and a `textarea` item unless `text` is None."""
+    when the config has a separate Labels tag, and a `textarea` item unless `text` is None.
+    `item_index`: the page of a multi-page task (None: a single image, no key at all)."""
     common = {
         "id": region_id,
         "to_name": tags.image_name,
@@ -52,6 +56,8 @@ def encode_region(
         "original_height": height,
         "image_rotation": 0,
     }
+    if item_index is not None:
+        common["item_index"] = int(item_index)
     if score is not None:
         common["score"] = round(float(score), 4)
     is_labels_tag = geo.tag.endswith("labels")
@@ -72,8 +78,9 @@ def encode_lines(
     output_type: str,
     include_text: bool = True,
     label: str = "",
+    item_index: Optional[int] = None,
 ) -> List[dict]:
-    """Label Studio `result` items for `lines` on an image of width x height pixels."""
+    """Label Studio `result` items for `lines` on an image (page `item_index`) of width x height pixels."""
     lines = list(lines)
     geo = tags.geometry(output_type)
     chosen = tags.label_for(geo, label)
@@ -82,13 +89,22 @@ def encode_lines(
         value = geometry_value(line.points, geo.shape, width, height)
         items.extend(
             encode_region(
-                region_id, geo, value, tags, width, height, line.text if include_text else None, chosen, line.score
+                region_id,
+                geo,
+                value,
+                tags,
+                width,
+                height,
+                line.text if include_text else None,
+                chosen,
+                line.score,
+                item_index,
             )
         )
     return items
 
 
 def prediction(items: List[dict], scores: Sequence[float], model_version: str) -> dict:
-    """One task's prediction; its score is the mean line score (0 for an empty page)."""
+    """One task's prediction; its score is the mean line score (0 for an empty page), over all its pages."""
     score = sum(scores) / len(scores) if scores else 0.0
     return {"result": items, "score": round(float(score), 4), "model_version": model_version}

@@ -2,6 +2,11 @@
 
 Parsed per request (two projects with different configs may share one backend process) and
 memoised by the config text, so this costs nothing after the first call.
+
+An Image reads one picture (`value="$image"`) or a list of pages (`valueList="$pages"`, Label
+Studio 1.23's "Multi-page document annotation" template; its regions carry `item_index`). A
+near-empty config (`<View/>`, what Label Studio's "Interfaces" custom UIs send) has no tags to
+read, so the caller's fallback tags (from settings: `fallback_tags`) stand in for it.
 """
 
 import dataclasses
@@ -10,6 +15,7 @@ from typing import Optional, Tuple
 from xml.etree import ElementTree
 
 from ocr_backend.errors import LabelConfigError
+from ocr_backend.settings import Settings
 
 GEOMETRY_TAGS = {
     "polygon": "polygon",
@@ -37,6 +43,9 @@ class OcrTags:
     labels: Tuple[str, ...] = ()
     textarea_name: Optional[str] = None
     predicted_values: Tuple[str, ...] = ()  # of the Labels tag
+    # The Image reads a list of pages (valueList): every region carries item_index (its page).
+    value_list: bool = False
+    fallback: bool = False  # these tags come from settings, not from the config (a near-empty one)
 
     def geometry_named(self, name: str) -> Optional[GeometryTag]:
         return next((g for g in self.geometries if g.name == name), None)
@@ -75,18 +84,72 @@ def _predicted_values(element) -> Tuple[str, ...]:
     return tuple(v.strip() for v in raw.split(",") if v.strip())
 
 
-@functools.lru_cache(maxsize=64)
-def parse_label_config(config: str) -> OcrTags:
-    """Find the Image and the geometry / Labels / TextArea tags pointing at it."""
-    if not config or not config.strip():
-        raise LabelConfigError("the project has no label config")
+# Tags that hold no data to annotate: a config of only these is "near-empty" (Interfaces custom UIs).
+_LAYOUT_TAGS = {"view", "style", "header"}
+
+
+def fallback_tags(settings: Settings) -> Optional[OcrTags]:
+    """The tags a near-empty config stands for, from FALLBACK_* settings (None: FALLBACK_IMAGE is empty)."""
+    if not settings.fallback_image or not settings.fallback_geometry:
+        return None
+    shape = settings.output_type
+    labels = (settings.default_label or "Text",) if settings.fallback_labels else ()
+    return OcrTags(
+        image_name=settings.fallback_image,
+        image_value=settings.fallback_image,
+        geometries=(GeometryTag(settings.fallback_geometry, shape, shape),),
+        labels_name=settings.fallback_labels or None,
+        labels=labels,
+        textarea_name=settings.fallback_textarea or None,
+        fallback=True,
+    )
+
+
+def _image_source(image) -> Tuple[str, bool]:
+    """(task data key, whether it is a page list) of an Image tag."""
+    value, value_list = image.get("value"), image.get("valueList")
+    if value and value_list:
+        raise LabelConfigError(
+            f"the Image {image.get('name')!r} has both value and valueList; keep value for one picture "
+            "or valueList for a list of pages"
+        )
+    return (value_list or value or "").lstrip("$"), bool(value_list)
+
+
+def parse_xml(config: str) -> ElementTree.Element:
+    """The config's XML tree; a DTD is refused before any parser sees the text.
+
+    Label Studio configs never need one, and a DTD is the only way to declare entities: refusing it
+    closes external entities (XXE) and entity expansion ("billion laughs") for this parser and for
+    label-studio-ml's own lxml parse of the same config (the web layer calls this first). XML
+    spells it `<!DOCTYPE` exactly; any case is refused here to stay on the safe side.
+    """
+    if "<!doctype" in config.lower() or "<!entity" in config.lower():
+        raise LabelConfigError("the label config must not contain a <!DOCTYPE> or <!ENTITY> declaration")
     try:
-        root = ElementTree.fromstring(config)
+        return ElementTree.fromstring(config)
     except ElementTree.ParseError as exc:
         raise LabelConfigError(f"the label config is not valid XML: {exc}") from None
+
+
+@functools.lru_cache(maxsize=64)
+def parse_label_config(config: str, fallback: Optional[OcrTags] = None) -> OcrTags:
+    """Find the Image and the geometry / Labels / TextArea tags pointing at it; `fallback` answers
+    for a near-empty config (no tags but View / Style / Header), when given."""
+    if not config or not config.strip():
+        raise LabelConfigError("the project has no label config")
+    root = parse_xml(config)
+    if fallback is not None and all(el.tag.lower() in _LAYOUT_TAGS for el in root.iter()):
+        return fallback
     images = [el for el in root.iter() if el.tag.lower() == "image" and el.get("name")]
     if not images:
         raise LabelConfigError('the label config has no <Image name=... value="$..."> tag')
+    sources = {image.get("name"): _image_source(image) for image in images}
+    if len({value_list for _, value_list in sources.values()}) > 1:
+        # Each region names its image, but one project's tasks cannot be both kinds: refuse clearly.
+        raise LabelConfigError(
+            "the label config mixes Image tags with value (one picture) and valueList (a list of pages); use one kind"
+        )
     for image in images:
         name = image.get("name", "")
         controls = [el for el in root.iter() if name in _to_names(el) and el.get("name")]
@@ -107,7 +170,8 @@ def parse_label_config(config: str) -> OcrTags:
         textarea = next((el for el in controls if el.tag.lower() == "textarea"), None)
         return OcrTags(
             image_name=name,
-            image_value=(image.get("value") or "").lstrip("$"),
+            image_value=sources[name][0],
+            value_list=sources[name][1],
             geometries=geometries,
             labels_name=labels_tag.get("name") if labels_tag is not None else None,
             labels=tuple(lab.get("value", "") for lab in labels_tag if lab.tag.lower() == "label" and lab.get("value"))

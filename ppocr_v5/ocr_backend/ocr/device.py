@@ -8,9 +8,9 @@ def check_device(settings: Settings) -> None:
     """Fail with a clear message (not a stack trace from inside Paddle) on an unusable DEVICE."""
     if not settings.uses_gpu:
         return
-    if settings.engine == "onnxruntime":
+    if settings.engine in ("onnxruntime", "openvino"):
         raise ConfigError(
-            f"DEVICE={settings.device} with INFERENCE_ENGINE=onnxruntime is not supported; "
+            f"DEVICE={settings.device} with INFERENCE_ENGINE={settings.engine} is not supported; "
             "use INFERENCE_ENGINE=paddle (or auto) with the CUDA build of paddlepaddle."
         )
     try:

@@ -4,8 +4,10 @@ Measured on 2 cores (bench/research/FINDINGS.md): PaddleX's batched recogniser p
 line, and the activations of a batch of ~1500 px wide lines spill out of the L2 cache, so batch 1
 is cheaper per line; one intra-op thread per line, with as many lines in flight as cores, beats
 two intra-op threads on one line (the per-line tensors are too small to split); and resizing a
-crop to 0.75 of PaddleX's width (recognition cost is linear in width) keeps the character error
-rate (en 2.94 %, zh 4.32 % on the public corpus vs 3.03 % / 4.22 %). Pre- and post-processing
+crop to REC_WIDTH_SQUEEZE (default 0.9) of PaddleX's width (recognition cost is linear in width)
+keeps the character error rate within 0.3 points of full width, per language, on clean and on
+scanned pages; 0.75, tuned on clean pages only, broke on scans (bench/squeeze_table.py, the table
+in docs/speed.md). Pre- and post-processing
 follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding with the model's
 own character dictionary), so results match the pipeline's except for the squeeze.
 """
@@ -28,9 +30,12 @@ class ParallelRecognizer:
         import onnxruntime as ort
         from paddlex.inference.models.text_recognition.processors import CTCLabelDecode
 
+        # onnxruntime also under INFERENCE_ENGINE=openvino: OpenVINO read these lines, each of its own
+        # width, 1.3x slower (docs/speed.md, OpenVINO).
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
+        options.enable_mem_pattern = False  # every line has its own width: a plan per shape never pays
         # InferenceSession.run is thread-safe and releases the GIL: one session serves every thread.
         self._session = ort.InferenceSession(
             os.path.join(model_dir, "inference.onnx"), options, providers=["CPUExecutionProvider"]
@@ -59,9 +64,13 @@ class ParallelRecognizer:
         text = "".join(self._characters[i] for i in ids[keep])
         return text, float(conf[keep].mean()) if keep.any() else 0.0
 
+    def infer(self, batch: np.ndarray) -> np.ndarray:
+        """The model's raw output (CTC probabilities) for a normalised NCHW batch; thread-safe."""
+        (probs,) = self._session.run(None, {self._input: batch})
+        return probs
+
     def _one(self, crop: np.ndarray) -> Tuple[str, float]:
-        (probs,) = self._session.run(None, {self._input: self._prepare(crop)})
-        return self._decode(probs[0])
+        return self._decode(self.infer(self._prepare(crop))[0])
 
     def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
         """(text, score) per crop, in order; the widest lines start first so threads end together."""

@@ -41,11 +41,29 @@ class PaddleXRecognizer:
 def uses_fast_recognition(settings: Settings) -> bool:
     """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs."""
     return (
-        settings.engine == "onnxruntime"
+        settings.engine in ("onnxruntime", "openvino")
         and not settings.uses_gpu
         and not settings.word_boxes
         and not (uses_doc_preprocessing(settings) or settings.use_textline_orientation)
     )
+
+
+class SharedSessionRunner:
+    """Stands in for the runner of PaddleX's text_rec_model (PaddleX calls `runner(x=[batch])`) on
+    fast_rec's session of the same ONNX file, so a fast_rec engine holds one recogniser, not two
+    (PaddleX's own session is dropped; it only serves raw_result's comparisons)."""
+
+    def __init__(self, recognizer: ParallelRecognizer):
+        self._recognizer = recognizer
+
+    def __call__(self, x=None, **kwargs) -> List[np.ndarray]:
+        batch = kwargs["x"] if x is None else x
+        if not isinstance(batch, np.ndarray):  # PaddleX passes a list of the model's inputs (one here)
+            (batch,) = batch
+        return [self._recognizer.infer(np.ascontiguousarray(batch))]
+
+    def close(self) -> None:
+        pass
 
 
 def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
@@ -54,6 +72,8 @@ def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
     if uses_fast_recognition(settings):
         rec_dir = str(pipeline.text_rec_model.model_dir)
         if os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
-            return ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze)
+            fast = ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze)
+            pipeline.text_rec_model.runner = SharedSessionRunner(fast)
+            return fast
         logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)
     return PaddleXRecognizer(pipeline.text_rec_model, lock)

@@ -19,7 +19,7 @@ _ONNX = "inference.onnx"
 
 
 def _weight_files(folder: str, engine: str):
-    if engine == "onnxruntime":
+    if engine in ("onnxruntime", "openvino"):  # OpenVINO compiles the same ONNX file
         return [os.path.join(folder, _ONNX)]
     graphs = [os.path.join(folder, g) for g in _PADDLE_GRAPHS if os.path.isfile(os.path.join(folder, g))]
     return graphs[:1] + [os.path.join(folder, _PADDLE_PARAMS)]

@@ -8,11 +8,18 @@ that region's TextArea (and label) instead of adding a new one, and echoes its g
 region stays complete. A region that holds several stacked lines gets the detector run inside it:
 its lines come back as new regions on the page, and the drawn region gets their text joined by
 newlines.
+
+Each drawn region stands alone (issue 14, D10): one that cannot be cut out (no area left on the
+page once clipped to it, or a crop that fails) is skipped with a warning and the others are
+answered. On a multi-page task the regions of page k are cut from page k and answered with its
+`item_index`.
 """
 
 import dataclasses
+import logging
 from typing import List, Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 
 from ocr_backend.core import geometry
@@ -24,6 +31,8 @@ from ocr_backend.labelstudio.label_config import GeometryTag, OcrTags
 from ocr_backend.ocr.model_names import is_rtl
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 # Crops at least this much taller than wide may be vertical text: read both ways, keep the surer.
 VERTICAL_RATIO = 1.5
@@ -71,25 +80,45 @@ def split_lines(engine: Engine, crop: crops.Crop, min_lines: int = 2) -> List[Li
     return lines
 
 
+def _cut(engine: Engine, image: np.ndarray, region: Region) -> Optional[Tuple[Optional[Line], List[Line]]]:
+    """(its single line or None when split, the lines found inside it) for one drawn region, or None
+    when it cannot be read at all (logged; the region is left out of the answer)."""
+    try:
+        crop = crops.crop_region(image, region.points, region.rectangle)
+        if crop.image.size == 0:
+            logger.warning("region %s: nothing of it lies on the image; skipped", region.id)
+            return None
+        parts = split_lines(engine, crop) if crops.usable(crop) and crops.looks_multiline(crop) else []
+    except (ValueError, ArithmeticError, cv2.error, np.linalg.LinAlgError) as exc:
+        logger.warning("region %s: cannot be cut out of the image (%s); skipped", region.id, exc)
+        return None
+    return (None if parts or not crops.usable(crop) else Line(points=list(region.points), crop=crop.image)), parts
+
+
 def predict_regions(
-    image: np.ndarray, regions: Sequence[Region], tags: OcrTags, engine: Engine, settings: Settings
+    image: np.ndarray,
+    regions: Sequence[Region],
+    tags: OcrTags,
+    engine: Engine,
+    settings: Settings,
+    item_index: Optional[int] = None,
 ) -> Tuple[List[dict], List[float]]:
-    """Result items (and scores) for the drawn regions on one decoded image; `regions` come from
-    decode.regions(..., tags), so each names one of these tags' geometries (others are ignored)."""
+    """Result items (and scores) for the drawn regions on one decoded image (page `item_index` of a
+    multi-page task, None: a single image); `regions` come from decode.regions(..., tags), so each
+    names one of these tags' geometries (others are ignored)."""
     height, width = image.shape[:2]
     with_text = settings.include_transcription and bool(tags.textarea_name)
     drawn: List[Tuple[Region, GeometryTag]] = []
-    for region in regions:
-        geo = tags.geometry_named(region.from_name)
-        if geo is not None:
-            drawn.append((region, geo))
     own: List[Optional[Line]] = []  # per region: its single line, or None when split
     splits: List[List[Line]] = []  # per region: the lines found inside it
-    for region, _ in drawn:
-        crop = crops.crop_region(image, region.points, region.rectangle)
-        parts = split_lines(engine, crop) if crops.usable(crop) and crops.looks_multiline(crop) else []
-        splits.append(parts)
-        own.append(None if parts or not crops.usable(crop) else Line(points=list(region.points), crop=crop.image))
+    for region in regions:
+        geo = tags.geometry_named(region.from_name)
+        cut = _cut(engine, image, region) if geo is not None else None
+        if geo is None or cut is None:
+            continue
+        drawn.append((region, geo))
+        own.append(cut[0])
+        splits.append(cut[1])
     if with_text:
         read_lines(engine, [line for line in own if line] + [line for parts in splits for line in parts])
 
@@ -109,7 +138,16 @@ def predict_regions(
             score = score if with_text else None
         items.extend(
             encode.encode_region(
-                region.id, geo, region.value, tags, width, height, text if with_text else None, label, score
+                region.id,
+                geo,
+                region.value,
+                tags,
+                width,
+                height,
+                text if with_text else None,
+                label,
+                score,
+                item_index,
             )
         )
         for part, part_id in zip(parts, encode.new_region_ids(len(parts))):
@@ -125,6 +163,7 @@ def predict_regions(
                     part.text if with_text else None,
                     label,
                     part.score if with_text else None,
+                    item_index,
                 )
             )
         if score is not None:

@@ -1,0 +1,101 @@
+"""How much one worker takes on: request body size, /predict requests admitted, and a client that left.
+
+Why a gate in front of /predict: gunicorn's gthread worker serves every request from a pool of
+THREADS threads. Without a bound, eight batches (or four stuck on slow image downloads) hold every
+thread, and Label Studio's /health check (1 s timeout) waits behind them and marks the backend
+disconnected. So a worker admits at most THREADS - 1 /predict requests (running or waiting for a
+run slot), and at most PREDICT_CONCURRENCY of them run at once; one more gets 503 with
+Retry-After at once, before its body is read. The thread left over answers /health, /setup and
+the 503s.
+
+A client that went away (Label Studio gives up after 100 s) is noticed on its socket: a request
+waiting for a run slot is dropped, and a running batch starts no further task (service/cancel.py).
+"""
+
+import socket
+import threading
+from typing import Any, Callable, Mapping, Optional
+
+# Seconds a refused client is asked to wait. A page takes 1-3 s on CPU (docs/speed.md), so a
+# slot is likely free by then; Label Studio itself does not retry, other clients may.
+RETRY_AFTER_S = 2
+_POLL_S = 0.25  # how often a waiting request looks at its client's socket
+
+_server_threads: Optional[int] = None
+
+
+def set_server_threads(threads: int) -> None:
+    """The worker's thread count (gunicorn.conf.py's post_worker_init): bounds what the gate admits.
+
+    Unknown under the Flask development server, whose threads are unbounded."""
+    global _server_threads
+    _server_threads = threads
+
+
+def server_threads() -> Optional[int]:
+    return _server_threads
+
+
+class PredictGate:
+    """Admission (running + waiting <= capacity) and run slots (running <= concurrency)."""
+
+    def __init__(self, concurrency: int, queue: int, threads: Callable[[], Optional[int]] = server_threads):
+        self.concurrency = concurrency
+        self.queue = queue
+        self._threads = threads
+        self._slots = threading.Semaphore(concurrency)
+        self._lock = threading.Lock()
+        self.admitted = 0
+
+    def capacity(self) -> int:
+        """Most /predict requests held at once; one thread always stays free for the rest."""
+        wanted = self.concurrency + self.queue
+        threads = self._threads()
+        return wanted if threads is None else max(1, min(wanted, threads - 1))
+
+    def admit(self) -> bool:
+        with self._lock:
+            if self.admitted >= self.capacity():
+                return False
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+    def acquire(self, gone: Callable[[], bool]) -> bool:
+        """Wait for a run slot; False (and no slot) when the client went away meanwhile."""
+        while not self._slots.acquire(timeout=_POLL_S):
+            if gone():
+                return False
+        if gone():
+            self._slots.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        self._slots.release()
+
+
+def client_gone_check(environ: Mapping[str, Any]) -> Callable[[], bool]:
+    """A check whether the client of this WSGI request has closed its connection.
+
+    Peeks one byte without blocking: EOF means the client closed (it sent its whole request before
+    the body was read by us, so nothing else can be pending but a pipelined request, which is data,
+    not EOF). Unknown (no socket, TLS) reads as still there."""
+    sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket) or not hasattr(socket, "MSG_DONTWAIT"):
+        return lambda: False
+
+    def gone() -> bool:
+        try:
+            return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except (BlockingIOError, InterruptedError):
+            return False  # connected, nothing to read
+        except ConnectionError:
+            return True
+        except (OSError, ValueError):  # a TLS socket refuses flags; a closed one: not ours to judge
+            return False
+
+    return gone
