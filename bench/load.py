@@ -104,6 +104,9 @@ class Client:
 
 
 def start_server(name, env, logdir):
+    # The same pages are sent again and again: without this the result cache would answer them and
+    # the load and soak would measure the cache, not OCR.
+    env = {"RESULT_CACHE": "false", **env}
     server = Gunicorn(os.path.join(logdir, f"{name}.log"), **env).wait_ready()
     requests.post(server.url + "/setup", timeout=30, json={"project": "9.1700000000", "schema": POLYGON_CONFIG})
     return server

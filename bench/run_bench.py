@@ -146,6 +146,9 @@ class Backend:
         env = {k: v for k, v in os.environ.items() if k not in SERVER_VARS}
         env.setdefault("MODEL_DIR", os.path.join(REPO, "models"))
         env.update({"PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"})
+        # The phases send the same pages again: the result cache would answer those without OCR,
+        # and this measures OCR (pass --env RESULT_CACHE=true to measure the cache instead).
+        env["RESULT_CACHE"] = "false"
         env.update(env_extra)
         self.env = env
         gunicorn = os.path.join(os.path.dirname(python_bin), "gunicorn")

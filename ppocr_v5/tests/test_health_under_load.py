@@ -38,7 +38,8 @@ def images():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = str(tmp_path_factory.mktemp("load") / "gunicorn.log")
-    srv = Gunicorn(log, WORKERS=1, THREADS=4, IMAGE_FETCH_TIMEOUT=30)
+    # No result cache: the clients send the same pages again, and this is about OCR load.
+    srv = Gunicorn(log, WORKERS=1, THREADS=4, IMAGE_FETCH_TIMEOUT=30, RESULT_CACHE="false")
     try:
         yield srv.wait_ready()
     finally:
