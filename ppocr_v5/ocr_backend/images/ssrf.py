@@ -115,25 +115,27 @@ class _PeerGuard:
 def _guarded_pools(guard: _PeerGuard) -> dict:
     # Every socket, new or reused from the pool, is also put under the running fetch's one
     # deadline (deadline.py): per-read timeouts alone let a server drip bytes forever.
-    class GuardedHTTPConnection(HTTPConnection):
+    class Guarded:
+        """Mixed into urllib3's HTTP and HTTPS connections (both open sockets through _new_conn)."""
+
+        host: str
+        port: int
+        sock: Optional[socket.socket]
+
         def _new_conn(self):
-            sock = guard.checked_socket(self.host, self.port, super()._new_conn())
+            sock = guard.checked_socket(self.host, self.port, super()._new_conn())  # type: ignore[misc]
             deadline.watch(sock)
             return sock
 
         def request(self, *args, **kwargs):
             deadline.watch(self.sock)
-            return super().request(*args, **kwargs)
+            return super().request(*args, **kwargs)  # type: ignore[misc]
 
-    class GuardedHTTPSConnection(HTTPSConnection):
-        def _new_conn(self):
-            sock = guard.checked_socket(self.host, self.port, super()._new_conn())
-            deadline.watch(sock)
-            return sock
+    class GuardedHTTPConnection(Guarded, HTTPConnection):
+        pass
 
-        def request(self, *args, **kwargs):
-            deadline.watch(self.sock)
-            return super().request(*args, **kwargs)
+    class GuardedHTTPSConnection(Guarded, HTTPSConnection):
+        pass
 
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection
