@@ -34,18 +34,24 @@ IMAGE_JS = """() => Array.from(document.querySelectorAll('img'))
   .some(i => i.src.includes('/data/upload/') && i.complete && i.naturalWidth > 0)"""
 
 
+def open_task(browser, url, email, password, project, tab, task):
+    """A logged-in page showing the task in Label Studio's Data Manager (browser_pages.py uses it too)."""
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.set_default_timeout(90_000)
+    page.goto(f"{url}/user/login/")
+    page.fill("input#email", email)
+    page.fill("input#password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda u: "/user/login" not in u)
+    page.goto(f"{url}/projects/{project}/data?tab={tab}&task={task}")
+    return page
+
+
 def main(url, email, password, project, tab, task, screenshot):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(90_000)
-            page.goto(f"{url}/user/login/")
-            page.fill("input#email", email)
-            page.fill("input#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda u: "/user/login" not in u)
-            page.goto(f"{url}/projects/{project}/data?tab={tab}&task={task}")
+            page = open_task(browser, url, email, password, project, tab, task)
             # Regions come from the stored prediction once the editor has loaded the task and its image.
             page.wait_for_selector(".lsf-outliner .lsf-tree__node")
             page.wait_for_function(IMAGE_JS)

@@ -12,7 +12,7 @@ canvas draws on that page, "all_regions": count over all pages}."""
 import json
 import sys
 
-from browser_check import CHROMIUM_ARGS
+from browser_check import CHROMIUM_ARGS, open_task
 from playwright.sync_api import sync_playwright
 
 MULTI_IMAGE_FLAG = "fflag_feat_front_lsdv_4583_multi_image_segmentation_short"
@@ -44,14 +44,7 @@ def main(url, email, password, project, tab, task, image_tag, page_number, scree
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
         try:
-            page = browser.new_page(viewport={"width": 1600, "height": 1000})
-            page.set_default_timeout(90_000)
-            page.goto(f"{url}/user/login/")
-            page.fill("input#email", email)
-            page.fill("input#password", password)
-            page.click("button[type=submit]")
-            page.wait_for_url(lambda u: "/user/login" not in u)
-            page.goto(f"{url}/projects/{project}/data?tab={tab}&task={task}")
+            page = open_task(browser, url, email, password, project, tab, task)
             state = f"({STATE_JS})({json.dumps(image_tag)})"
             page.wait_for_function(f"() => {{ const s = {state}; return s && s.loaded; }}")
             before = page.evaluate(STATE_JS, image_tag)

@@ -226,6 +226,12 @@ class Url(Kind):
         return raw.rstrip("/")
 
 
+def label_studio_url(name: str, raw: str) -> str:
+    """A Label Studio URL given elsewhere than the environment (a command's --url), read by the
+    same rule as LABEL_STUDIO_URL: the host the key goes to is the host connected to."""
+    return raw if not raw else Url().parse(name, raw.strip(), {})
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 

@@ -437,3 +437,18 @@ def test_server_with_a_key_but_no_url_does_not_start():
     assert proc.returncode != 0
     assert "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not" in proc.stderr + proc.stdout
     assert PAT not in proc.stderr + proc.stdout
+
+
+# -- the commands' --url follows the same rule ----------------------------------------------------
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.2:9\\@127.0.0.1:8080", "http://a\t@ls:8080", "http://u:p@ls:8080"])
+def test_command_urls_are_read_by_the_same_rule(url):
+    from ocr_backend.cli.annotate import settings_for
+    from ocr_backend.cli.ls_rest import LabelStudioRest
+
+    with pytest.raises(ConfigError, match="--url"):
+        settings_for(url, PAT, env={})
+    with pytest.raises(ConfigError, match="--url"):
+        LabelStudioRest(url, PAT)
+    assert LabelStudioRest("HTTP://LS:8080/", PAT).url == "http://ls:8080"

@@ -22,7 +22,7 @@ from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_conf
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.model_names import resolve_model_names
-from ocr_backend.settings import Settings
+from ocr_backend.settings import Settings, label_studio_url
 
 
 @dataclasses.dataclass
@@ -139,6 +139,6 @@ def settings_for(url: str, api_key: str, env: Optional[Dict[str, str]] = None) -
     settings = Settings.from_env(os.environ if env is None else env)
     return dataclasses.replace(
         settings,
-        label_studio_url=(url or settings.label_studio_url).rstrip("/"),
+        label_studio_url=label_studio_url("--url", url) if url else settings.label_studio_url,
         label_studio_api_key=api_key or settings.label_studio_api_key,
     )

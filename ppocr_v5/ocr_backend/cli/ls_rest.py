@@ -11,8 +11,10 @@ from typing import Any, Dict, Iterator, List, Sequence, Tuple
 
 import requests
 
+from ocr_backend.core.urls import parse_url
 from ocr_backend.errors import LabelStudioApiError, LabelStudioAuthError
 from ocr_backend.images.ls_auth import LabelStudioAuth
+from ocr_backend.settings import label_studio_url
 
 PAGE_SIZE = 100
 
@@ -24,7 +26,9 @@ class LabelStudioRest:
                 "a Label Studio URL and API key are needed: pass --url and --api-key or set "
                 "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY"
             )
-        self.url = url.rstrip("/")
+        # The URL is read by the backend's one strict parser and used in its canonical spelling, so
+        # the host the key is sent to is the host connected to (a backslash or stray @ is refused).
+        self.url = parse_url(label_studio_url("--url", url)).geturl().rstrip("/")
         self.session = requests.Session()
         self.auth = LabelStudioAuth(self.url, api_key, session=self.session)
         self.timeout = timeout

@@ -7,6 +7,7 @@ import sys
 
 from ocr_backend import redaction
 from ocr_backend.errors import ConfigError, LabelStudioApiError
+from ocr_backend.settings import label_studio_url
 
 EXIT_FAILED_TASKS = 1
 EXIT_USAGE = 2
@@ -133,7 +134,7 @@ def _import_pdf(args) -> int:
 
     if args.workers < 1:
         raise ValueError("--workers must be at least 1")
-    url = (args.url or os.environ.get("LABEL_STUDIO_URL", "")).rstrip("/")
+    url = label_studio_url("--url", args.url or os.environ.get("LABEL_STUDIO_URL", ""))
     key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY", "")
     if args.annotate:
         annotate.settings_for(url, key)  # bad OCR settings stop the run before anything is uploaded
