@@ -14,7 +14,7 @@ REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh 
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve lint test bench load clean
+.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve lint test bench bench-deps load clean
 
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
@@ -71,9 +71,24 @@ lint: deps
 test: deps models models-v6 cli tools e2e-deps lint
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
 
-# Speed and accuracy over HTTP on the corpus, with the peer configuration as the yardstick.
-bench: deps models
+# The RapidOCR yardsticks of make bench only (bench/requirements.txt says why --no-deps).
+BENCH_DEPS_STAMP := $(VENV)/.bench-deps-installed
+$(BENCH_DEPS_STAMP): $(DEPS_STAMP) bench/requirements.txt
+	$(VPY) -m pip install --disable-pip-version-check -q --no-deps -r bench/requirements.txt
+	$(VPY) -c "import importlib.metadata as m, cv2, rapidocr; print('bench deps ok: rapidocr', m.version('rapidocr'), 'cv2', cv2.__version__)"
+	touch $@
+
+bench-deps: $(BENCH_DEPS_STAMP)
+
+# Speed and accuracy over HTTP, with the yardsticks in the same run (RapidOCR on our weights and
+# as shipped, in turn with ours; the ppocr example's configuration): on the clean corpus, then on
+# its scanned copy (accuracy and the RapidOCR ratios only). BENCH_ARGS goes to both runs; the
+# second keeps its corpus, output, no peer and no throughput phases.
+DEGRADED_CORPUS ?= ../shared/corpus/public-degraded
+bench: deps models bench-deps
 	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS)
+	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(DEGRADED_CORPUS) \
+		--peer-pages 0 --no-throughput --out bench/results/latest-degraded.json
 
 # Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
 # load.py drives the server with the test suite's helpers (corpus.py, live_server.py).

@@ -2,9 +2,12 @@
 
 For each size, a fresh process: the engine is warmed up on a small page, then an N-megapixel PNG
 (white, a corpus page pasted in its corner, as a huge scan would look) is decoded and OCRed while
-a thread samples RSS every 10 ms; then RSS after the arrays are freed, and after malloc_trim.
+a thread samples RSS every 10 ms; then RSS after the arrays are freed, after malloc_trim, and
+after the small page is read once more (the level the worker stays at). INFERENCE_ENGINE in the
+environment picks the runtime (onnxruntime by default; openvino runs the detector on OpenVINO).
 
     .venv/bin/python bench/image_memory.py 10 40 80
+    INFERENCE_ENGINE=openvino .venv/bin/python bench/image_memory.py 16
 """
 
 import io
@@ -32,7 +35,8 @@ def child(megapixels: float) -> dict:
     corpus = "/work/shared/corpus/public/images"
     first = sorted(os.listdir(corpus))[0]
     page = Image.open(os.path.join(corpus, first)).convert("RGB")
-    settings = Settings.from_env({"MODEL_DIR": os.path.join(REPO, "models")})
+    engine_name = os.environ.get("INFERENCE_ENGINE", "onnxruntime")
+    settings = Settings.from_env({"MODEL_DIR": os.path.join(REPO, "models"), "INFERENCE_ENGINE": engine_name})
     engine = OcrEngine(settings)
     small = io.BytesIO()
     page.save(small, "PNG")
@@ -71,9 +75,12 @@ def child(megapixels: float) -> dict:
     after_free = proc.memory_info().rss
     release_memory()
     after_trim = proc.memory_info().rss
+    engine.run(decode_image(small.getvalue(), settings.max_image_pixels))
+    after_page = proc.memory_info().rss
     mb = 1 / 2**20
     pixels = side * side
     return {
+        "engine": engine_name,
         "megapixels": round(pixels / 1e6, 1),
         "lines": lines,
         "seconds": round(seconds, 1),
@@ -84,6 +91,7 @@ def child(megapixels: float) -> dict:
         "run_peak_bytes_per_pixel": round((peak[0] - start_rss) / pixels, 2),
         "after_free_mb": round(after_free * mb),
         "after_malloc_trim_mb": round(after_trim * mb),
+        "after_next_small_page_mb": round(after_page * mb),
     }
 
 

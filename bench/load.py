@@ -5,8 +5,9 @@ N clients send M one-task /predict requests each, for small crops of corpus page
 600x130 px) served from a loopback image host. Every response is compared with a reference
 prediction of the same image made first, on the same server, one request at a time.
 
-Then a soak: a fresh server, --soak predictions, the RSS of the whole gunicorn process tree after
-the warm-up (--warmup predictions) and at the end; growth must stay under --max-growth.
+Then a soak: a fresh server, --soak predictions, the RSS of the whole gunicorn process tree and of
+its one worker after the warm-up (--warmup predictions) and at the end; growth must stay under
+--max-growth. (bench/memory.py --http soaks on whole corpus pages, and after large images.)
 
 Prints a table, writes bench/results/load.json, exits 1 on any error, mismatch or excess growth.
 
@@ -189,16 +190,27 @@ def load_phase(name, env, args, image_host, names, logdir):
     }
 
 
+def worker_rss_bytes(server):
+    import psutil
+
+    return sum(psutil.Process(pid).memory_info().rss for pid in server.worker_pids())
+
+
 def soak_phase(args, image_host, names, logdir):
     env = LAYOUTS["threads"]
     server = start_server("soak", env, logdir)
-    samples = []  # (predictions done, RSS bytes)
+    samples = []  # (predictions done, RSS bytes of the tree)
+    workers = []  # RSS bytes of the worker at the same moments
     marks = set(range(args.warmup, args.soak + 1, max(1, args.warmup)))
+
+    def sample(done):
+        samples.append((done, server.rss_bytes()))
+        workers.append(worker_rss_bytes(server))
 
     def on_done(done):
         if done in marks:
             marks.discard(done)
-            samples.append((done, server.rss_bytes()))
+            sample(done)
 
     try:
         refs = references(server, image_host, names)  # these count towards the warm-up too
@@ -206,10 +218,11 @@ def soak_phase(args, image_host, names, logdir):
         latencies, errors, mismatches, seconds = run_clients(
             server, image_host, names, refs, args.soak_clients, per_client, on_done=lambda n: on_done(n + len(names))
         )
-        samples.append((len(names) + len(latencies) + len(errors), server.rss_bytes()))
+        sample(len(names) + len(latencies) + len(errors))
     finally:
         server.stop()
-    base = next(rss for done, rss in samples if done >= args.warmup)
+    base_index = next(i for i, (done, _) in enumerate(samples) if done >= args.warmup)
+    base = samples[base_index][1]
     end = samples[-1][1]
     return {
         "layout": "soak",
@@ -222,7 +235,11 @@ def soak_phase(args, image_host, names, logdir):
         "rss_after_warmup_mb": round(base / 2**20, 1),
         "rss_end_mb": round(end / 2**20, 1),
         "growth_pct": round(100.0 * (end - base) / base, 2),
+        "worker_rss_after_warmup_mb": round(workers[base_index] / 2**20, 1),
+        "worker_rss_end_mb": round(workers[-1] / 2**20, 1),
+        "worker_rss_peak_mb": round(max(workers) / 2**20, 1),
         "rss_trend_mb": [[done, round(rss / 2**20, 1)] for done, rss in samples],
+        "worker_rss_trend_mb": [[done, round(rss / 2**20, 1)] for (done, _), rss in zip(samples, workers)],
         "error_samples": errors[:5],
         "mismatch_samples": mismatches[:3],
     }
@@ -257,7 +274,7 @@ def main():
     }
     logdir = tempfile.mkdtemp(prefix="ppocr-load-")
     try:
-        for layout in args.layouts.split(","):
+        for layout in filter(None, args.layouts.split(",")):
             row = load_phase(layout, LAYOUTS[layout], args, image_host, names, logdir)
             report["load"].append(row)
             print(
@@ -316,7 +333,9 @@ def main():
         print(
             f"soak: {soak['predictions']} predictions, {soak['errors']} errors, {soak['mismatches']} mismatches, "
             f"RSS {soak['rss_after_warmup_mb']} MB after {args.warmup} -> {soak['rss_end_mb']} MB at the end "
-            f"({soak['growth_pct']:+.1f} %); trend {soak['rss_trend_mb']}"
+            f"({soak['growth_pct']:+.1f} %); trend {soak['rss_trend_mb']}; the worker alone "
+            f"{soak['worker_rss_after_warmup_mb']} MB -> {soak['worker_rss_end_mb']} MB "
+            f"(highest sample {soak['worker_rss_peak_mb']} MB)"
         )
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:

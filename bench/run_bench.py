@@ -1,4 +1,4 @@
-"""`make bench`: the backend over HTTP, as Label Studio calls it, on a corpus of pages.
+"""`make bench`: the backend over HTTP, as Label Studio calls it, on a corpus of pages, with yardsticks.
 
 Starts the backend as the README does (gunicorn from ppocr_v5/ with gunicorn.conf.py), serves the
 page images from a loopback HTTP server, POSTs /setup then /predict with tasks
@@ -6,21 +6,34 @@ page images from a loopback HTTP server, POSTs /setup then /predict with tasks
 
   * time from process start to the first prediction (lazy model load included),
   * per-page latency p50/p95 (one task per request, one request at a time, after warm-up),
+  * the RapidOCR yardsticks on the same pages, IN TURN with ours (page 1: ours over HTTP, RapidOCR on
+    our weights, RapidOCR's defaults; page 2: ...), so machine noise hits all alike: per-page
+    times, p50s and ratios (their time / ours, same pages), in one persistent process
+    (bench/peer_rapidocr.py says what "same weights" and "defaults" set), same CPU threads,
   * throughput in pages/s for batches of --batch tasks per request and for --clients concurrent
-    one-task clients,
+    one-task clients (--no-throughput skips both),
   * peak RSS of the server process tree (master + workers),
   * accuracy: LS results converted back to pixel polygons, scored by the corpus' score.py
-    (detection P/R/F1 @ IoU 0.5, CER) overall and per language,
+    (detection P/R/F1 @ IoU 0.5, CER) overall and per language, for ours and each yardstick,
   * the peer configuration (PaddleX OCR pipeline, Paddle engine with oneDNN off = run_mode
     "paddle", rebuilt for every request, one task at a time) on --peer-pages pages, in a separate
-    process, and our speed as a ratio to it.
+    process after the backend has stopped, and our speed as a ratio to it.
 
-Prints a table, writes bench/results/latest.json.
+Prints the tables (markdown), writes bench/results/latest.json (--out elsewhere).
+
+`make bench` runs it twice: on ../shared/corpus/public (everything), then on
+../shared/corpus/public-degraded (the same pages as scans: scaled, blurred, noisy, JPEG) with the
+yardsticks but without the peer and the throughput phases, writing bench/results/latest-degraded.json.
+BENCH_ARGS is passed to both runs.
 
     .venv/bin/python bench/run_bench.py                       # public corpus, everything
     .venv/bin/python bench/run_bench.py --corpus DIR          # any corpus in the same format
-    .venv/bin/python bench/run_bench.py --pages 10 --peer-pages 1   # a quick run
+    .venv/bin/python bench/run_bench.py --pages 12 --spread --peer-pages 1   # a quick run, all languages
+    .venv/bin/python bench/run_bench.py --rapidocr same       # one yardstick (both, same, defaults, none)
     .venv/bin/python bench/run_bench.py --env REC_BATCH_SIZE=1 --env DET_LIMIT_SIDE_LEN=960 ...
+
+The corpus index is sorted by language: --pages N alone takes the first N pages (the first
+languages), --spread takes N pages evenly spaced over the index instead.
 """
 
 import argparse
@@ -45,6 +58,7 @@ import requests
 
 import common
 import peer_ppocr_example
+import peer_rapidocr
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -76,6 +90,46 @@ def pct(values, q):
     k = (len(v) - 1) * q / 100.0
     lo, hi = int(k), min(int(k) + 1, len(v) - 1)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def spread(items, n):
+    """n items evenly spaced over the list (the middle of each of n equal slices), in order."""
+    n = min(n, len(items))
+    return [items[(2 * i + 1) * len(items) // (2 * n)] for i in range(n)]
+
+
+def paired(ours, theirs):
+    """Their per-page times against ours on the pages both have ({page id: seconds} each).
+
+    ratio_p50: their p50 / our p50; ratio_total: their total / our total; ratio_median: the median
+    of the per-page ratios (each page's pair was measured back to back, so this one is the least
+    hurt by a machine whose load changes during the run)."""
+    ids = [k for k in ours if k in theirs]
+    if not ids:
+        return None
+    mine, other = [ours[k] for k in ids], [theirs[k] for k in ids]
+    return {
+        "pages": len(ids),
+        "p50_s": round(pct(other, 50), 3),
+        "p95_s": round(pct(other, 95), 3),
+        "mean_s": round(statistics.mean(other), 3),
+        "ours_p50_s": round(pct(mine, 50), 3),
+        "ratio_p50": round(pct(other, 50) / pct(mine, 50), 2),
+        "ratio_total": round(sum(other) / sum(mine), 2),
+        "ratio_median": round(statistics.median(t / o for t, o in zip(other, mine)), 2),
+        "per_page_s": {k: round(theirs[k], 3) for k in ids},
+    }
+
+
+ACCURACY_KEYS = ("precision", "recall", "f1", "cer", "cer_nows", "e2e_cer", "pages")
+
+
+def accuracy_of(rep):
+    """The parts of a score.py report the bench keeps: overall and per language."""
+    return {
+        "overall": {k: rep["overall"][k] for k in ACCURACY_KEYS},
+        "by_lang": {lang: {k: s[k] for k in ACCURACY_KEYS} for lang, s in rep["by_lang"].items()},
+    }
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -138,18 +192,25 @@ class RssSampler:
         self._stop.set()
 
 
+def backend_env(env_extra):
+    """The backend's environment (also the RapidOCR yardsticks', which read its settings)."""
+    env = {k: v for k, v in os.environ.items() if k not in SERVER_VARS}
+    env.setdefault("MODEL_DIR", os.path.join(REPO, "models"))
+    env["LOG_LEVEL"] = "WARNING"
+    # The phases send the same pages again: the result cache would answer those without OCR,
+    # and this measures OCR (pass --env RESULT_CACHE=true to measure the cache instead).
+    env["RESULT_CACHE"] = "false"
+    env.update(env_extra)
+    return env
+
+
 class Backend:
     """gunicorn --config gunicorn.conf.py _wsgi:app, run from ppocr_v5/ as the README says."""
 
     def __init__(self, env_extra, log_path, python_bin):
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in SERVER_VARS}
-        env.setdefault("MODEL_DIR", os.path.join(REPO, "models"))
-        env.update({"PORT": str(self.port), "HOST": "127.0.0.1", "LOG_LEVEL": "WARNING"})
-        # The phases send the same pages again: the result cache would answer those without OCR,
-        # and this measures OCR (pass --env RESULT_CACHE=true to measure the cache instead).
-        env["RESULT_CACHE"] = "false"
-        env.update(env_extra)
+        env = backend_env(env_extra)
+        env.update({"PORT": str(self.port), "HOST": "127.0.0.1"})
         self.env = env
         gunicorn = os.path.join(os.path.dirname(python_bin), "gunicorn")
         self.log = open(log_path, "w")
@@ -289,6 +350,10 @@ def machine():
     }
 
 
+RAPID_CHOICES = {"both": ["same", "defaults"], "same": ["same"], "defaults": ["defaults"], "none": []}
+RAPID_NAMES = {"same": "RapidOCR, same weights", "defaults": "RapidOCR, defaults"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -296,13 +361,23 @@ def main():
         default=os.path.relpath(common.DEFAULT_CORPUS, os.getcwd()),
         help="corpus split dir with index.json, images/, gt/ (default: %(default)s)",
     )
-    ap.add_argument("--pages", type=int, default=0, help="use only the first N pages (0: all)")
+    ap.add_argument("--pages", type=int, default=0, help="use only N pages (0: all): the first N, or see --spread")
+    ap.add_argument(
+        "--spread", action="store_true", help="with --pages N: N pages evenly spaced over the index (all languages)"
+    )
     ap.add_argument("--warmup", type=int, default=2, help="warm-up requests after the first prediction")
+    ap.add_argument(
+        "--rapidocr",
+        choices=tuple(RAPID_CHOICES),
+        default="both",
+        help="RapidOCR yardsticks, in turn with ours: same weights, defaults, both or none (default: %(default)s)",
+    )
     ap.add_argument("--batch", type=int, default=8, help="tasks per request in the batch phase")
     ap.add_argument("--clients", type=int, default=4, help="concurrent clients in the concurrency phase")
     ap.add_argument(
         "--throughput-pages", type=int, default=16, help="pages used by the batch and concurrency phases (0: all)"
     )
+    ap.add_argument("--no-throughput", action="store_true", help="skip the batch and concurrency phases")
     ap.add_argument("--peer-pages", type=int, default=3, help="pages for the peer configuration (0: skip)")
     ap.add_argument("--peer-threads", type=int, default=0, help="peer CPU threads (0: the cores we may use)")
     ap.add_argument(
@@ -313,43 +388,79 @@ def main():
         help="extra backend environment (repeatable), e.g. REC_BATCH_SIZE=1",
     )
     ap.add_argument("--python", default=os.path.join(REPO, ".venv", "bin", "python"))
-    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "latest.json"))
+    ap.add_argument(
+        "--out",
+        default=os.path.join(REPO, "bench", "results", "latest.json"),
+        help="JSON report; the logs go beside it (default: %(default)s)",
+    )
     a = ap.parse_args()
 
     corpus = os.path.abspath(a.corpus)
     pages = common.load_index(corpus)
     if a.pages:
-        pages = pages[: a.pages]
+        pages = spread(pages, a.pages) if a.spread else pages[: a.pages]
     if not pages:
         sys.exit("no pages in " + corpus)
+    subset = len(pages) < len(common.load_index(corpus))
     env_extra = dict(kv.split("=", 1) for kv in a.env)
-    os.makedirs(os.path.dirname(a.out), exist_ok=True)
+    rapid_engines = RAPID_CHOICES[a.rapidocr]
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    stem = os.path.splitext(os.path.abspath(a.out))[0]
     pred_dir = tempfile.mkdtemp(prefix="bench_preds_")
-    log_path = os.path.join(os.path.dirname(a.out), "server.log")
+    rapid_dirs = {name: tempfile.mkdtemp(prefix=f"bench_preds_rapidocr_{name}_") for name in rapid_engines}
     report = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),
         "machine": machine(),
         "corpus": corpus,
         "pages": len(pages),
+        "page_ids": [p["id"] for p in pages],
         "server_env": env_extra,
     }
     images = ImageServer(corpus)  # pages' "image" paths are relative to the split dir
     task_of = {p["id"]: {"id": i + 1, "data": {"image": images.url(p["image"])}} for i, p in enumerate(pages)}
+    path_of = {p["id"]: os.path.join(corpus, p["image"]) for p in pages}
+    warm_pages = pages[: 1 + a.warmup]
     session = requests.Session()
-    server = Backend(env_extra, log_path, a.python)
+    rapid = None
+    server = None
+    rapid_lat = {name: {} for name in rapid_engines}
     try:
+        # 0. the yardsticks load and warm up first, so that they never share the cores with the
+        # backend's cold start (which step 1 measures)
+        if rapid_engines:
+            print(f"RapidOCR yardsticks ({', '.join(rapid_engines)}): loading ...", flush=True)
+            rapid = peer_rapidocr.RapidPeer(rapid_engines, backend_env(env_extra), a.python, stem + ".rapidocr.log")
+            first_call = {}
+            for k, p in enumerate(warm_pages):
+                res = rapid.predict(path_of[p["id"]])
+                if k == 0:
+                    first_call = {name: round(r["seconds"], 2) for name, r in res.items()}
+            report["rapidocr"] = {
+                "version": rapid.info["version"],
+                "threads": rapid.info["threads"],
+                "engines": {
+                    name: {
+                        "models": rapid.info["engines"][name]["models"],
+                        "params": rapid.info["engines"][name]["params"],
+                        "init_s": rapid.info["engines"][name]["init_s"],
+                        "first_call_s": first_call.get(name),
+                    }
+                    for name in rapid_engines
+                },
+            }
+
         # 1. start-up
+        server = Backend(env_extra, stem + ".server.log", a.python)
         t_health = server.wait_health(session)
         setup(session, server.url)
-        first = pages[0]
-        predict(session, server.url, [task_of[first["id"]]])
+        predict(session, server.url, [task_of[pages[0]["id"]]])
         t_first = time.perf_counter() - server.t_start
         report["startup"] = {"health_s": round(t_health, 2), "first_prediction_s": round(t_first, 2)}
         print(f"server healthy after {t_health:.1f}s, first prediction after {t_first:.1f}s", flush=True)
-        for p in pages[1 : 1 + a.warmup]:
+        for p in warm_pages[1:]:
             predict(session, server.url, [task_of[p["id"]]])
 
-        # 2. one page per request, sequential: latency + accuracy
+        # 2. one page per request, sequential: latency + accuracy; the yardsticks in turn
         lat = {}
         for p in pages:
             t0 = time.perf_counter()
@@ -357,7 +468,23 @@ def main():
             lat[p["id"]] = time.perf_counter() - t0
             lines = ls_to_lines(res[0])
             common.write_preds(pred_dir, p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines])
-            print(f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions", flush=True)
+            note = f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions"
+            if rapid:
+                for name, r in rapid.predict(path_of[p["id"]]).items():
+                    rapid_lat[name][p["id"]] = r["seconds"]
+                    common.write_preds(
+                        rapid_dirs[name],
+                        p["id"],
+                        [ln["points"] for ln in r["lines"]],
+                        [ln["text"] for ln in r["lines"]],
+                    )
+                    note += f" | {name} {r['seconds']:6.2f}s {len(r['lines']):3d}" + (
+                        f" {r['error']}" if "error" in r else ""
+                    )
+            print(note, flush=True)
+        if rapid:
+            rapid.close()  # done: its memory is not kept through the throughput phases
+            rapid = None
         lv = list(lat.values())
         report["latency"] = {
             "p50_s": round(pct(lv, 50), 3),
@@ -366,73 +493,39 @@ def main():
             "pages": len(lv),
             "per_page_s": {k: round(v, 3) for k, v in lat.items()},
         }
+        for name in rapid_engines:
+            report["rapidocr"]["engines"][name]["latency"] = paired(lat, rapid_lat[name])
 
-        tp_pages = pages if not a.throughput_pages else pages[: a.throughput_pages]
-        # 3. batches of --batch tasks per request
-        t0 = time.perf_counter()
-        for k in range(0, len(tp_pages), a.batch):
-            predict(session, server.url, [task_of[p["id"]] for p in tp_pages[k : k + a.batch]])
-        dt = time.perf_counter() - t0
-        report["batch"] = {
-            "tasks_per_request": a.batch,
-            "pages": len(tp_pages),
-            "seconds": round(dt, 2),
-            "pages_per_s": round(len(tp_pages) / dt, 3),
-        }
-        print(f"batch of {a.batch}: {len(tp_pages) / dt:.3f} pages/s", flush=True)
-
-        # 4. concurrent clients, one task per request
-        def client(work):
-            s = requests.Session()
-            out = []
-            while True:
-                try:
-                    p = work.pop()
-                except IndexError:
-                    return out
-                t = time.perf_counter()
-                predict(s, server.url, [task_of[p["id"]]])
-                out.append(time.perf_counter() - t)
-
-        work = list(reversed(tp_pages))
-        t0 = time.perf_counter()
-        with concurrent.futures.ThreadPoolExecutor(a.clients) as ex:
-            lats = [x for f in [ex.submit(client, work) for _ in range(a.clients)] for x in f.result()]
-        dt = time.perf_counter() - t0
-        report["concurrent"] = {
-            "clients": a.clients,
-            "pages": len(tp_pages),
-            "seconds": round(dt, 2),
-            "pages_per_s": round(len(tp_pages) / dt, 3),
-            "latency_p50_s": round(pct(lats, 50), 3),
-            "latency_p95_s": round(pct(lats, 95), 3),
-        }
-        print(f"{a.clients} clients: {len(tp_pages) / dt:.3f} pages/s", flush=True)
+        if not a.no_throughput:
+            throughput(a, pages, task_of, server, report)
         report["peak_rss_mb"] = round(server.rss.peak / 2**20, 1)
     finally:
-        server.stop()
+        if rapid:
+            rapid.close()
+        if server:
+            server.stop()
         images.close()
 
-    # 5. accuracy
-    rep = common.score(pred_dir, corpus, page_ids=[p["id"] for p in pages] if a.pages else None)
-    keep = ("precision", "recall", "f1", "cer", "cer_nows", "e2e_cer", "pages")
-    report["accuracy"] = {
-        "overall": {k: rep["overall"][k] for k in keep},
-        "by_lang": {lang: {k: s[k] for k in keep} for lang, s in rep["by_lang"].items()},
-    }
+    # 5. accuracy, all scored alike (on the run's pages only when they are a subset)
+    page_ids = [p["id"] for p in pages] if subset else None
+    report["accuracy"] = accuracy_of(common.score(pred_dir, corpus, page_ids=page_ids))
     shutil.rmtree(pred_dir, ignore_errors=True)
+    for name in rapid_engines:
+        report["rapidocr"]["engines"][name]["accuracy"] = accuracy_of(
+            common.score(rapid_dirs[name], corpus, page_ids=page_ids)
+        )
+        shutil.rmtree(rapid_dirs[name], ignore_errors=True)
 
     # 6. peer
     if a.peer_pages:
         threads = a.peer_threads or int(env_extra.get("CPU_THREADS", 0)) or report["machine"]["cores"]
-        n = min(a.peer_pages, len(pages))  # spread over the corpus (it is sorted by language)
-        peer_pages = [pages[(2 * i + 1) * len(pages) // (2 * n)] for i in range(n)]
+        peer_pages = spread(pages, a.peer_pages)  # spread over the corpus (it is sorted by language)
         print(
             f"peer: PaddleX OCR pipeline, paddle engine, oneDNN off, rebuilt per request, "
             f"{threads} threads, {len(peer_pages)} pages ...",
             flush=True,
         )
-        peer = run_peer([os.path.join(corpus, p["image"]) for p in peer_pages], threads, a.python)
+        peer = run_peer([path_of[p["id"]] for p in peer_pages], threads, a.python)
         ours = [lat[p["id"]] for p in peer_pages]
         peer_mean = statistics.mean(x["total_s"] for x in peer)
         report["peer"] = {
@@ -447,23 +540,112 @@ def main():
 
     with open(a.out, "w") as f:
         json.dump(report, f, indent=1, ensure_ascii=False)
-    print_table(report)
+    print()
+    print("\n".join(summary_table(report)))
+    print()
+    print("\n".join(language_table(report)))
     print(f"\nwrote {a.out}")
 
 
-def print_table(r):
+def throughput(a, pages, task_of, server, report):
+    """3. batches of --batch tasks per request, 4. --clients concurrent one-task clients."""
+    tp_pages = pages if not a.throughput_pages else pages[: a.throughput_pages]
+    session = requests.Session()
+    t0 = time.perf_counter()
+    for k in range(0, len(tp_pages), a.batch):
+        predict(session, server.url, [task_of[p["id"]] for p in tp_pages[k : k + a.batch]])
+    dt = time.perf_counter() - t0
+    report["batch"] = {
+        "tasks_per_request": a.batch,
+        "pages": len(tp_pages),
+        "seconds": round(dt, 2),
+        "pages_per_s": round(len(tp_pages) / dt, 3),
+    }
+    print(f"batch of {a.batch}: {len(tp_pages) / dt:.3f} pages/s", flush=True)
+
+    def client(work):
+        s = requests.Session()
+        out = []
+        while True:
+            try:
+                p = work.pop()
+            except IndexError:
+                return out
+            t = time.perf_counter()
+            predict(s, server.url, [task_of[p["id"]]])
+            out.append(time.perf_counter() - t)
+
+    work = list(reversed(tp_pages))
+    t0 = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(a.clients) as ex:
+        lats = [x for f in [ex.submit(client, work) for _ in range(a.clients)] for x in f.result()]
+    dt = time.perf_counter() - t0
+    report["concurrent"] = {
+        "clients": a.clients,
+        "pages": len(tp_pages),
+        "seconds": round(dt, 2),
+        "pages_per_s": round(len(tp_pages) / dt, 3),
+        "latency_p50_s": round(pct(lats, 50), 3),
+        "latency_p95_s": round(pct(lats, 95), 3),
+    }
+    print(f"{a.clients} clients: {len(tp_pages) / dt:.3f} pages/s", flush=True)
+
+
+def _markdown(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return out + ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def _f1_cer(s):
+    return f"{s['f1']:.3f} / {100 * s['cer']:.2f} %" if s else "-"
+
+
+def summary_table(r):
+    """The run's figures as markdown rows (metric | value); absent phases are left out."""
     m = r["machine"]
     acc = r["accuracy"]
+    load = m.get("load_avg_1m_at_start")
     rows = [
-        ("machine", f"{m['cpu']}, {m['cores']} cores, {m['memory']} (load {m['load_avg_1m_at_start']:.1f} at start)"),
+        (
+            "machine",
+            f"{m['cpu']}, {m['cores']} cores, {m['memory']}"
+            + (f" (load {load:.1f} at start)" if load is not None else ""),
+        ),
+        ("date", r["date"]),
         ("pages", f"{r['pages']} ({os.path.basename(r['corpus'])})"),
         ("first prediction after process start", f"{r['startup']['first_prediction_s']:.1f} s"),
         ("latency per page, 1 task/request", f"p50 {r['latency']['p50_s']:.2f} s, p95 {r['latency']['p95_s']:.2f} s"),
-        (f"throughput, {r['batch']['tasks_per_request']} tasks/request", f"{r['batch']['pages_per_s']:.2f} pages/s"),
-        (
-            f"throughput, {r['concurrent']['clients']} concurrent clients",
-            f"{r['concurrent']['pages_per_s']:.2f} pages/s (latency p50 {r['concurrent']['latency_p50_s']:.2f} s)",
-        ),
+    ]
+    rapid = r.get("rapidocr", {})
+    for name, e in rapid.get("engines", {}).items():
+        lat = e.get("latency")
+        if not lat:
+            continue
+        rows.append(
+            (
+                f"{RAPID_NAMES[name]} ({e['models']}; {rapid['version']}, {rapid['threads']} threads), in turn",
+                f"p50 {lat['p50_s']:.2f} s, p95 {lat['p95_s']:.2f} s",
+            )
+        )
+        rows.append(
+            (
+                f"  speed-up vs {RAPID_NAMES[name]}, {lat['pages']} pages",
+                f"{lat['ratio_p50']:.2f}x (p50); per-page median {lat['ratio_median']:.2f}x",
+            )
+        )
+    if "batch" in r:
+        rows.append(
+            (f"throughput, {r['batch']['tasks_per_request']} tasks/request", f"{r['batch']['pages_per_s']:.2f} pages/s")
+        )
+    if "concurrent" in r:
+        c = r["concurrent"]
+        rows.append(
+            (
+                f"throughput, {c['clients']} concurrent clients",
+                f"{c['pages_per_s']:.2f} pages/s (latency p50 {c['latency_p50_s']:.2f} s)",
+            )
+        )
+    rows += [
         ("peak RSS (server process tree)", f"{r['peak_rss_mb']:.0f} MB"),
         (
             "detection P / R / F1 @ IoU 0.5",
@@ -473,8 +655,7 @@ def print_table(r):
     ]
     for lang in ("en", "zh"):
         if lang in acc["by_lang"]:
-            s = acc["by_lang"][lang]
-            rows.append((f"  {lang}: F1 / CER", f"{s['f1']:.3f} / {100 * s['cer']:.2f} %"))
+            rows.append((f"  {lang}: F1 / CER", _f1_cer(acc["by_lang"][lang])))
     if "peer" in r:
         p = r["peer"]
         rows.append(
@@ -487,17 +668,22 @@ def print_table(r):
             )
         )
         rows.append(("speed-up vs peer (same pages)", f"{p['speedup']:.1f}x"))
-    w = max(len(k) for k, _ in rows)
-    print("\n| " + "metric".ljust(w) + " | value |")
-    print("|" + "-" * (w + 2) + "|-------|")
-    for k, v in rows:
-        print(f"| {k.ljust(w)} | {v} |")
-    print("\nper language (F1 / CER / CER no-spaces):")
-    for lang, s in sorted(acc["by_lang"].items()):
-        print(
-            f"  {lang:3s} pages={s['pages']:2d} F1={s['f1']:.3f} CER={100 * s['cer']:.2f}% "
-            f"CER_nows={100 * s['cer_nows']:.2f}%"
-        )
+    return _markdown(("metric", "value"), rows)
+
+
+def language_table(r):
+    """F1 / CER per language: ours and each yardstick, one column each (markdown rows)."""
+    columns = [("ours", r["accuracy"])]
+    for name, e in r.get("rapidocr", {}).get("engines", {}).items():
+        if "accuracy" in e:
+            columns.append((RAPID_NAMES[name], e["accuracy"]))
+    langs = sorted(r["accuracy"]["by_lang"])
+    rows = []
+    for lang in langs:
+        pages = r["accuracy"]["by_lang"][lang]["pages"]
+        rows.append([lang, pages] + [_f1_cer(acc["by_lang"].get(lang)) for _, acc in columns])
+    rows.append(["all", r["accuracy"]["overall"]["pages"]] + [_f1_cer(acc["overall"]) for _, acc in columns])
+    return _markdown(["lang", "pages"] + [f"{name}: F1 / CER" for name, _ in columns], rows)
 
 
 if __name__ == "__main__":

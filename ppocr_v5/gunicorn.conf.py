@@ -7,7 +7,9 @@ workers = int(os.environ.get("WORKERS", "1"))
 # Threads let /health and /setup answer while a long /predict runs; OCR itself is serialised
 # per process by a lock, so more threads do not oversubscribe the cores.
 threads = int(os.environ.get("THREADS", "8"))
-worker_class = "gthread"
+# gthread whose threads get only requests that have fully arrived: a client sending its request a
+# byte at a time cannot hold one (REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT; web/slow_clients.py).
+worker_class = "ocr_backend.web.slow_clients.SlowClientWorker"
 # Label Studio waits up to 100 s for a batch; give a big batch a little more before killing it.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
 graceful_timeout = 30
@@ -19,6 +21,19 @@ loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # gunicorn 27 opens one control socket per user (~/.gunicorn/gunicorn.ctl) shared by every
 # instance on the machine; we use none of its commands, and several backends may run side by side.
 control_socket_disable = True
+
+
+def _malloc_settings():
+    """glibc: blocks of 128 KB or more always mmapped and returned when freed, in the master and so in
+    every forked worker (workers stayed ~300 MB higher without it; docs/speed.md, Memory). A
+    MALLOC_MMAP_THRESHOLD_ of the operator's own is left to glibc."""
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        from ocr_backend.images.budget import fix_mmap_threshold
+
+        fix_mmap_threshold(128 * 1024)
+
+
+_malloc_settings()
 
 
 def on_starting(server):

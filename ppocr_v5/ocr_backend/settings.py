@@ -454,6 +454,22 @@ class Settings:
         "`/predict` requests that may wait for a run slot; more get 503 with `Retry-After` "
         "(a waiting request holds a thread: at most `THREADS` - 1 are admitted in all)",
     )
+    # Slow clients (web/slow_clients.py, gunicorn only): a request is read by the worker's main loop
+    # and reaches a thread only once whole; these bound how long a connection may take to send it.
+    request_header_timeout: float = declare(
+        "REQUEST_HEADER_TIMEOUT",
+        Number(minimum=0.5),
+        10.0,
+        "seconds a client has to send a request's line and headers (from the connection's opening, or the "
+        "first byte on a kept-alive one); later: 408",
+    )
+    request_body_timeout: float = declare(
+        "REQUEST_BODY_TIMEOUT",
+        Number(minimum=1.0),
+        60.0,
+        "seconds a client has to send a request's body once its headers are in; later: 408 "
+        "(a 15 MB 100-task batch with annotations and predictions fits at 2 Mbit/s)",
+    )
     default_label: str = declare(
         "DEFAULT_LABEL",
         Text(),

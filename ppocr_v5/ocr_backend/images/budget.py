@@ -83,19 +83,30 @@ def pixel_budget(capacity: int) -> PixelBudget:
         return budget
 
 
-def _load_malloc_trim():
-    name = ctypes.util.find_library("c")
+def _load_libc_function(name: str, argtypes):
     try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        trim = libc.malloc_trim  # glibc only (musl and macOS have none)
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        function = getattr(libc, name)  # malloc_trim and mallopt: glibc only (musl and macOS have none)
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function
 
 
-_malloc_trim: Optional[object] = _load_malloc_trim()
+_malloc_trim: Optional[object] = _load_libc_function("malloc_trim", [ctypes.c_size_t])
+_mallopt: Optional[object] = _load_libc_function("mallopt", [ctypes.c_int, ctypes.c_int])
+_M_MMAP_THRESHOLD = -3  # glibc's malloc.h
+
+
+def fix_mmap_threshold(nbytes: int) -> bool:
+    """Blocks of `nbytes` or more always mmapped, so each goes back to the OS when freed; False where
+    there is no mallopt or it refused. By default glibc raises this threshold (up to 32 MB) each time
+    a large block is freed, after which the detector's buffers and the resized page are carved from
+    the heaps, which keep them resident (docs/speed.md, Memory). Applies to this process and its forks."""
+    if _mallopt is None:
+        return False
+    return bool(_mallopt(_M_MMAP_THRESHOLD, nbytes))  # type: ignore[operator]
 
 
 def release_memory() -> bool:

@@ -18,7 +18,9 @@ import numpy as np
 
 from ocr_backend.core import tiling, time_budget
 from ocr_backend.errors import ModelUnavailableError
+from ocr_backend.ocr.detector_arena import release_detector_arena
 from ocr_backend.ocr.device import check_device
+from ocr_backend.ocr.engine_lock import EngineLock
 from ocr_backend.ocr.environment import prepare_environment
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
 from ocr_backend.ocr.model_names import is_rtl, resolve_model_names
@@ -66,7 +68,8 @@ class OcrEngine:
         self._doc_preprocessing = uses_doc_preprocessing(settings)
         self._loaded: Optional[_Loaded] = None
         # Reentrant: PaddleXRecognizer takes this lock itself, also when the engine already holds it.
-        self._lock = threading.RLock()
+        # Drawn regions (interactive requests) get it before a batch's next page (engine_lock.py).
+        self._lock = EngineLock()
 
     @property
     def loaded(self) -> bool:
@@ -123,6 +126,7 @@ class OcrEngine:
         if self._loaded is None:
             started = time.monotonic()
             pipeline = self._build()
+            release_detector_arena(pipeline)  # onnxruntime's detector only (detector_arena.py)
             if self.settings.engine == "openvino":  # PaddleX built it on onnxruntime: move the detector
                 use_openvino_detector(pipeline, self.settings.threads(), self.settings.model_dir)
             self._loaded = _Loaded(pipeline, choose_recognizer(self.settings, pipeline, self._lock))

@@ -15,7 +15,7 @@ own character dictionary), so results match the pipeline's except for the squeez
 import concurrent.futures
 import math
 import os
-from typing import List, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -25,22 +25,35 @@ HEIGHT = 48
 MAX_WIDTH = 3200  # PaddleX's cap for one line
 
 
+def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
+    """The recogniser on onnxruntime, one intra-op thread per call (fast_rec runs calls in parallel).
+    Also under INFERENCE_ENGINE=openvino: OpenVINO read these lines 1.3x slower (docs/speed.md, OpenVINO)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.enable_mem_pattern = False  # every line has its own width: a plan per shape never pays
+    # InferenceSession.run is thread-safe and releases the GIL: one session serves every thread.
+    session = ort.InferenceSession(onnx_path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+    return lambda batch: session.run(None, {name: batch})[0]
+
+
 class ParallelRecognizer:
-    def __init__(self, model_dir: str, threads: int, squeeze: float):
-        import onnxruntime as ort
+    def __init__(
+        self,
+        model_dir: str,
+        threads: int,
+        squeeze: float,
+        infer: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+    ):
+        """`infer`: the network as a thread-safe callable, normalised NCHW batch -> CTC probabilities
+        (bench/openvino_lines.py measures OpenVINO); default an onnxruntime session
+        of the folder's inference.onnx."""
         from paddlex.inference.models.text_recognition.processors import CTCLabelDecode
 
-        # onnxruntime also under INFERENCE_ENGINE=openvino: OpenVINO read these lines, each of its own
-        # width, 1.3x slower (docs/speed.md, OpenVINO).
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.enable_mem_pattern = False  # every line has its own width: a plan per shape never pays
-        # InferenceSession.run is thread-safe and releases the GIL: one session serves every thread.
-        self._session = ort.InferenceSession(
-            os.path.join(model_dir, "inference.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        self._input = self._session.get_inputs()[0].name
+        self._infer = infer or _onnxruntime_infer(os.path.join(model_dir, "inference.onnx"))
         with open(os.path.join(model_dir, "inference.yml"), encoding="utf-8") as f:
             characters = yaml.safe_load(f)["PostProcess"]["character_dict"]
         self._characters = CTCLabelDecode(character_list=characters).character
@@ -53,6 +66,8 @@ class ParallelRecognizer:
         x = cv2.resize(crop, (width, HEIGHT)).astype(np.float32)
         x *= 2.0 / 255.0
         x -= 1.0
+        # Not padded to the 320 px minimum width of PaddleX's and RapidOCR's recognisers: padding did
+        # not make Japanese read better (docs/speed.md, Japanese).
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
     def _decode(self, probs: np.ndarray) -> Tuple[str, float]:
@@ -66,8 +81,7 @@ class ParallelRecognizer:
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """The model's raw output (CTC probabilities) for a normalised NCHW batch; thread-safe."""
-        (probs,) = self._session.run(None, {self._input: batch})
-        return probs
+        return self._infer(batch)
 
     def _one(self, crop: np.ndarray) -> Tuple[str, float]:
         return self._decode(self.infer(self._prepare(crop))[0])

@@ -1,12 +1,14 @@
 """OpenVINO as the CPU runtime (INFERENCE_ENGINE=openvino): the same ONNX files, compiled by OpenVINO.
 
 PaddleX keeps every pre- and post-processing step: the pipeline is built on onnxruntime as usual, then
-the detector's runner (PaddleX calls `runner(x=[batch])`) is replaced by an OpenVINO one (0.5x the
-detector's time). fast_rec's lines stay on onnxruntime: OpenVINO read them, each of its own width,
-1.3x slower (docs/speed.md, OpenVINO). Native `openvino`, not onnxruntime's OpenVINO execution
-provider, whose wheel replaces the pinned `onnxruntime`. Precision is pinned to f32: on CPUs with
-AVX512-BF16/AMX OpenVINO would run bf16, which changes recognition outputs (docs/speed.md, OpenVINO).
-Compiled models are cached under $MODEL_DIR/.openvino_cache, so a restarted worker skips compiling.
+the detector's runner (PaddleX calls `runner(x=[batch])`) is replaced by an OpenVINO one. fast_rec's
+lines stay on onnxruntime: on OpenVINO (bench/openvino_lines.py, widths padded to a few shapes) the
+recogniser ran 1.3x slower, pages were no faster and CER moved by up to 0.26 points (docs/speed.md,
+OpenVINO).
+Native `openvino`, not onnxruntime's OpenVINO execution provider, whose wheel replaces the pinned
+`onnxruntime`. Precision is pinned to f32: on CPUs with AVX512-BF16/AMX OpenVINO would run bf16,
+which changes recognition outputs (docs/speed.md, OpenVINO). Compiled models are cached under
+$MODEL_DIR/.openvino_cache, so a restarted worker skips compiling.
 """
 
 import logging
@@ -66,15 +68,27 @@ class PerThreadRequests:
         return [np.array(request.get_output_tensor(i).data) for i in range(self._outputs)]
 
 
+# Inputs (height x width of the network input) above an ordinary page's (a 150 dpi A4 page is ~2.2 MP):
+# after them the compiled model gives back its intermediate buffers, which it otherwise keeps sized for
+# the largest input it ever saw (a worker stayed ~3.5 GB after one large image: docs/speed.md, Memory).
+RELEASE_ABOVE_PIXELS = 4_000_000
+
+
 class OpenVinoRunner:
     """Stands in for a PaddleX runner: `runner(x=[inputs]) -> [outputs]`."""
 
-    def __init__(self, compiled: Any):
+    def __init__(self, compiled: Any, release_above_pixels: int = RELEASE_ABOVE_PIXELS):
+        self._compiled = compiled
         self._requests = PerThreadRequests(compiled)
+        self._release_above = release_above_pixels
 
     def __call__(self, x: Any = None, **kwargs: Any) -> List[np.ndarray]:
         inputs = kwargs["x"] if x is None else x
-        return self._requests.run([inputs] if isinstance(inputs, np.ndarray) else list(inputs))
+        arrays = [inputs] if isinstance(inputs, np.ndarray) else list(inputs)
+        outputs = self._requests.run(arrays)  # copies: the buffers may go below
+        if arrays and arrays[0].ndim >= 2 and int(np.prod(arrays[0].shape[-2:])) > self._release_above:
+            self._compiled.release_memory()
+        return outputs
 
     def close(self) -> None:
         pass

@@ -39,6 +39,12 @@ VERTICAL_RATIO = 1.5
 DETECT_MARGIN = 8  # pixels of padding around a multi-line crop before detection
 
 
+def requested(context: Optional[dict]) -> bool:
+    """Whether a /predict context asks for the text of regions already drawn (Label Studio sends
+    them in context.result), the request an annotator waits for (web/limits.py gives it priority)."""
+    return isinstance(context, dict) and bool(context.get("result"))
+
+
 @dataclasses.dataclass
 class Line:
     points: List[geometry.Point]  # page pixels

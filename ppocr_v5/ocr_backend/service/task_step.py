@@ -104,7 +104,7 @@ class TaskStep:
     @property
     def interactive(self) -> bool:
         """The request asks for the text of regions already drawn (context.result), not for the page."""
-        return bool(self.context and self.context.get("result"))
+        return interactive.requested(self.context)
 
     def plan(self, task: dict) -> List[Tuple[int, object]]:
         """The pages to load for this task, (page index, image reference), in order. An interactive

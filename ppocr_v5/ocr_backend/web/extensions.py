@@ -2,14 +2,17 @@
 
 Every request first meets one guard, before any byte of its body is read: Basic auth (when
 configured), the body size cap (MAX_REQUEST_BYTES: 413) and, for /predict, admission through the
-worker's PredictGate (web/limits.py: 503 with Retry-After). The stock DEBUG hooks, which read and
-dumped every body before anything else ran, are replaced by bounded ones (web/request_log.py).
+worker's PredictGate (web/limits.py: 503 with Retry-After; an interactive request, one that asks
+for the text of drawn regions, skips the batches' run slots and their turn at the OCR engine).
+The stock DEBUG hooks, which read and dumped every body before anything else ran, are replaced by
+bounded ones (web/request_log.py).
 Every answer is JSON: the stock views and error handlers that answer a traceback, local paths or
 HTML are replaced, and an unexpected error answers 500 with no detail (the log has it).
 """
 
 import base64
 import binascii
+import contextlib
 import hmac
 import logging
 
@@ -21,7 +24,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from ocr_backend import redaction
 from ocr_backend.errors import BadRequest, LabelConfigError
 from ocr_backend.labelstudio.label_config import parse_xml
-from ocr_backend.service import cancel
+from ocr_backend.ocr import engine_lock
+from ocr_backend.service import cancel, interactive
 from ocr_backend.web import request_log
 from ocr_backend.web.limits import RETRY_AFTER_S, PredictGate, client_gone_check
 
@@ -107,17 +111,24 @@ def predict_view():
     except LabelConfigError as exc:
         return _config_refused("/predict", exc)
     gate: PredictGate = g.gate
+    urgent = interactive.requested(context)
+    if urgent:
+        if not gate.mark_interactive():
+            logger.warning("interactive /predict refused: %d interactive requests already held (503)", gate.interactive)
+            return _busy()
+        g.interactive = True
     gone = client_gone_check(request.environ)
-    if not gate.acquire(gone):
+    if not gate.acquire(gone, urgent):
         logger.warning("/predict of %d tasks dropped: the client went away while it waited", len(tasks))
         return jsonify({"error": "client went away"}), 499
     try:
-        with cancel.stop_when(gone):
+        # An annotator waits for a drawn region: its OCR goes ahead of a batch's next page.
+        with cancel.stop_when(gone), engine_lock.urgent() if urgent else contextlib.nullcontext():
             results = model.predict(tasks, label_config=data.get("label_config"), context=context)
     except LabelConfigError as exc:
         return _config_refused("/predict", exc)
     finally:
-        gate.release()
+        gate.release(urgent)
     return jsonify({"results": results, "model_version": model.model_version})
 
 
@@ -152,7 +163,8 @@ def webhook_view():
     action = data.get("action") if isinstance(data, dict) else None
     if not action:
         return jsonify({"error": "webhook body must be a JSON object with an 'action'"}), 400
-    return jsonify({"status": "ignored", "action": action}), 200
+    # Echoed short: an answer a client may leave unread must stay small (hold_admission_while_answering).
+    return jsonify({"status": "ignored", "action": str(action)[:100]}), 200
 
 
 def versions_view():
@@ -205,13 +217,17 @@ def guard():
             logger.warning(
                 "/predict refused: %d requests already held (503, Retry-After %d s)", gate.admitted, RETRY_AFTER_S
             )
-            return (
-                jsonify({"error": "busy: too many /predict requests at once; retry later"}),
-                503,
-                {"Retry-After": str(RETRY_AFTER_S)},
-            )
+            return _busy()
         g.admitted = True
     return None
+
+
+def _busy():
+    return (
+        jsonify({"error": "busy: too many /predict requests at once; retry later"}),
+        503,
+        {"Retry-After": str(RETRY_AFTER_S)},
+    )
 
 
 def request_settings():
@@ -222,9 +238,21 @@ def request_gate() -> PredictGate:
     return current_app.extensions[_GATE]
 
 
+def hold_admission_while_answering(response):
+    """A /predict answer is written after the request's teardown, and a client that does not read it
+    holds the thread meanwhile (for up to REQUEST_BODY_TIMEOUT, web/slow_clients.py): the request
+    stays admitted until its answer is written, so such clients hold at most what the gate admits.
+    Under gunicorn only, which always closes an answer once written (a test client need not)."""
+    if "gunicorn.socket" in request.environ and g.pop("admitted", False):
+        gate, urgent = g.gate, g.pop("interactive", False)
+        response.call_on_close(lambda: gate.leave(urgent))
+    return response
+
+
 def release_admission(_exc=None) -> None:
+    """Where no answer took over the admission (hold_admission_while_answering)."""
     if g.pop("admitted", False):
-        g.gate.leave()
+        g.gate.leave(g.pop("interactive", False))
 
 
 def http_error(exc: HTTPException):
@@ -272,6 +300,7 @@ def extend_app(app: Flask, settings) -> Flask:
     app.before_request_funcs[None][:0] = [guard]  # first: before anything reads the body
     app.before_request_funcs[None].append(request_log.log_request)
     app.after_request_funcs[None].append(request_log.log_response)
+    app.after_request_funcs[None].append(hold_admission_while_answering)
     app.teardown_request_funcs.setdefault(None, []).append(release_admission)
     app.register_error_handler(HTTPException, http_error)
     app.register_error_handler(Exception, unexpected_error)

@@ -8,10 +8,18 @@ run slot), and at most PREDICT_CONCURRENCY of them run at once; one more gets 50
 Retry-After at once, before its body is read. The thread left over answers /health, /setup and
 the 503s.
 
+Interactive requests (an annotator drew a region and waits for its text, service/interactive.py)
+count in the same admission bound, but once their body shows what they are they do not wait for a
+run slot behind batches: they have one slot of their own (one runs at a time), and the OCR engine
+lock goes to them before a batch's next page (ocr/engine_lock.py). Bounded: at most half the
+admissions (at least one) may be interactive requests; more get 503 like any /predict beyond the
+bound, so a flood of them cannot hold every admission and the batches keep theirs.
+
 A client that went away (Label Studio gives up after 100 s) is noticed on its socket: a request
 waiting for a run slot is dropped, and a running batch starts no further task (service/cancel.py).
 """
 
+import select
 import socket
 import threading
 from typing import Any, Callable, Mapping, Optional
@@ -44,8 +52,10 @@ class PredictGate:
         self.queue = queue
         self._threads = threads
         self._slots = threading.Semaphore(concurrency)
+        self._interactive_slot = threading.Semaphore(1)
         self._lock = threading.Lock()
         self.admitted = 0
+        self.interactive = 0  # of the admitted, those known to be interactive
 
     def capacity(self) -> int:
         """Most /predict requests held at once; one thread always stays free for the rest."""
@@ -60,22 +70,41 @@ class PredictGate:
             self.admitted += 1
             return True
 
-    def leave(self) -> None:
+    def interactive_capacity(self) -> int:
+        return max(1, self.capacity() // 2)
+
+    def mark_interactive(self) -> bool:
+        """An admitted request turned out interactive: False when interactive requests already hold
+        their share of the admissions (it is then refused; it still has to leave())."""
+        with self._lock:
+            if self.interactive >= self.interactive_capacity():
+                return False
+            self.interactive += 1
+            return True
+
+    def leave(self, interactive: bool = False) -> None:
         with self._lock:
             self.admitted -= 1
+            if interactive:
+                self.interactive -= 1
 
-    def acquire(self, gone: Callable[[], bool]) -> bool:
-        """Wait for a run slot; False (and no slot) when the client went away meanwhile."""
-        while not self._slots.acquire(timeout=_POLL_S):
+    def _slot(self, interactive: bool) -> threading.Semaphore:
+        return self._interactive_slot if interactive else self._slots
+
+    def acquire(self, gone: Callable[[], bool], interactive: bool = False) -> bool:
+        """Wait for a run slot (the interactive one for an interactive request); False (and no slot)
+        when the client went away meanwhile."""
+        slots = self._slot(interactive)
+        while not slots.acquire(timeout=_POLL_S):
             if gone():
                 return False
         if gone():
-            self._slots.release()
+            slots.release()
             return False
         return True
 
-    def release(self) -> None:
-        self._slots.release()
+    def release(self, interactive: bool = False) -> None:
+        self._slot(interactive).release()
 
 
 def client_gone_check(environ: Mapping[str, Any]) -> Callable[[], bool]:
@@ -90,6 +119,10 @@ def client_gone_check(environ: Mapping[str, Any]) -> Callable[[], bool]:
 
     def gone() -> bool:
         try:
+            # Readable first: a socket with a timeout (the worker bounds writing the answer,
+            # web/slow_clients.py) waits up to it inside recv(), MSG_DONTWAIT or not.
+            if not select.select([sock], [], [], 0)[0]:
+                return False
             return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
         except (BlockingIOError, InterruptedError):
             return False  # connected, nothing to read

@@ -1,0 +1,246 @@
+"""Slow clients cannot hold the server's threads (issue 14, D5: web/slow_clients.py), over a real
+gunicorn server: THREADS + 2 raw sockets dripping their request heads (or bodies) one byte per
+second, or sending nothing at all, while /health is called as Label Studio calls it, with a 1 s
+timeout. gunicorn's own gthread worker fails every one of these: its threads wait for the client.
+
+Short deadlines here (REQUEST_HEADER_TIMEOUT=4, REQUEST_BODY_TIMEOUT=4) to keep the tests short;
+docs/reliability.md has the /health figures with the defaults.
+"""
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from live_server import Gunicorn
+
+pytestmark = pytest.mark.slow
+
+THREADS = 4
+HEAD_S = BODY_S = 4.0
+CAP = 2 * 1024 * 1024  # MAX_REQUEST_BYTES here: the worker holds at most 4 x this of unanswered requests
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    log = str(tmp_path_factory.mktemp("slow") / "gunicorn.log")
+    srv = Gunicorn(
+        log,
+        WORKERS=1,
+        THREADS=THREADS,
+        REQUEST_HEADER_TIMEOUT=HEAD_S,
+        REQUEST_BODY_TIMEOUT=BODY_S,
+        MAX_REQUEST_BYTES=CAP,
+    )
+    try:
+        yield srv.wait_ready()
+    finally:
+        srv.stop()
+
+
+class Drip:
+    """A raw connection that sends `first` at once and then `rest` one byte per second; keeps what
+    the server answered and when the server closed the connection."""
+
+    def __init__(self, port, first: bytes, rest: bytes, interval: float = 1.0):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.first, self.rest, self.interval = first, rest, interval
+        self.answer, self.closed_after = b"", None
+        self.start = time.monotonic()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._reader.start()
+        self._writer.start()
+
+    def _write(self):
+        try:
+            self.sock.sendall(self.first)
+            for i in range(len(self.rest)):
+                if self.closed_after is not None:
+                    return
+                time.sleep(self.interval)
+                self.sock.sendall(self.rest[i : i + 1])
+        except OSError:
+            pass
+
+    def _read(self):
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.answer += data
+        except OSError:
+            pass
+        self.closed_after = time.monotonic() - self.start
+
+    def status(self) -> int:
+        return int(self.answer.split(b" ", 2)[1]) if self.answer.startswith(b"HTTP/1.1 ") else 0
+
+    def join(self, timeout):
+        self._reader.join(timeout)
+        self.sock.close()
+
+
+class HealthAsLabelStudio:
+    """/health every 0.2 s with Label Studio's 1 s timeout, on a new connection each time; keeps
+    every latency and every failure."""
+
+    def __init__(self, url):
+        self.url, self.latencies, self.failures = url, [], []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self):
+        while not self._stop.is_set():
+            start = time.perf_counter()
+            try:
+                response = requests.get(self.url + "/health", timeout=1.0)
+                assert response.json()["status"] == "UP"
+                self.latencies.append(time.perf_counter() - start)
+            except (requests.RequestException, ValueError, AssertionError) as exc:
+                self.failures.append(repr(exc)[:200])
+            self._stop.wait(0.2)
+
+    def stop(self, label):
+        self._stop.set()
+        self._thread.join()
+        values = sorted(self.latencies) or [float("nan")]
+        p95 = values[min(len(values) - 1, int(0.95 * len(values)))]
+        print(
+            f"\n{label}: /health n={len(self.latencies)} failed {len(self.failures)}, "
+            f"p95 {p95 * 1000:.0f} ms, max {values[-1] * 1000:.0f} ms"
+        )
+        return self
+
+
+def _held_while(server, drips, label, wait):
+    probe = HealthAsLabelStudio(server.url)
+    for d in drips:
+        d.join(wait)
+    return probe.stop(label)
+
+
+HEAD = b"POST /setup HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+
+
+def test_heads_dripped_a_byte_a_second_hold_no_thread_and_are_cut_at_the_deadline(server):
+    drips = [Drip(server.port, HEAD[:3], HEAD[3:]) for _ in range(THREADS + 2)]
+    probe = _held_while(server, drips, f"{THREADS + 2} clients dripping their heads", HEAD_S + 10)
+    assert not probe.failures and len(probe.latencies) >= 10, probe.failures[:3]
+    for d in drips:
+        assert d.status() == 408 and b"REQUEST_HEADER_TIMEOUT" in d.answer, d.answer[:300]
+        assert HEAD_S - 0.5 < d.closed_after < HEAD_S + 3, d.closed_after  # the once-a-second sweep
+    assert "request head not received within REQUEST_HEADER_TIMEOUT=4 s" in server.log()
+
+
+def test_bodies_dripped_a_byte_a_second_hold_no_thread_and_are_cut_at_the_deadline(server):
+    body = json.dumps({"action": "PROJECT_UPDATED", "pad": "x" * 40}).encode()
+    head = f"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    drips = [Drip(server.port, head.encode() + body[:1], body[1:]) for _ in range(THREADS + 2)]
+    probe = _held_while(server, drips, f"{THREADS + 2} clients dripping their bodies", BODY_S + 10)
+    assert not probe.failures and len(probe.latencies) >= 10, probe.failures[:3]
+    for d in drips:
+        assert d.status() == 408 and b"REQUEST_BODY_TIMEOUT" in d.answer, d.answer[:300]
+        assert BODY_S - 0.5 < d.closed_after < BODY_S + 3, d.closed_after
+    assert "request body not received within REQUEST_BODY_TIMEOUT=4 s" in server.log()
+
+
+def test_connections_that_send_nothing_hold_no_thread(server):
+    """gthread waits 5 s in a thread for a new connection's first byte."""
+    drips = [Drip(server.port, b"", b"") for _ in range(THREADS + 2)]
+    probe = _held_while(server, drips, f"{THREADS + 2} idle connections", HEAD_S + 10)
+    assert not probe.failures and len(probe.latencies) >= 10, probe.failures[:3]
+    for d in drips:
+        assert d.answer == b"" and d.closed_after < HEAD_S + 3  # closed without an answer: none was asked
+
+
+def test_a_large_body_on_a_fast_link_is_served_plain_chunked_and_after_100_continue(server):
+    payload = {"action": "PROJECT_UPDATED", "pad": "x" * (CAP - 1000)}
+    plain = requests.post(server.url + "/webhook", json=payload, timeout=60)
+    assert plain.status_code == 200 and plain.json()["action"] == "PROJECT_UPDATED", plain.text[:300]
+
+    data = json.dumps(payload).encode()
+    pieces = (data[i : i + 65536] for i in range(0, len(data), 65536))
+    chunked = requests.post(
+        server.url + "/webhook", data=pieces, headers={"Content-Type": "application/json"}, timeout=60
+    )
+    assert chunked.status_code == 200 and chunked.json()["action"] == "PROJECT_UPDATED", chunked.text[:300]
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        head = (
+            "POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+            f"Content-Length: {len(data)}\r\n\r\n"
+        )
+        sock.sendall(head.encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 100 Continue\r\n")  # asked for before the body is sent
+        sock.sendall(data)
+        answer = b""
+        while b'"PROJECT_UPDATED"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+        assert b"HTTP/1.1 200 OK" in answer
+
+
+def test_pipelined_and_kept_alive_requests_are_answered_in_turn(server):
+    one = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+    two = (
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16\r\n\r\n"
+        b'{"action": "Z1"}'
+    )
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(one + two + one)  # three requests in one segment
+        answer = b""
+        while answer.count(b'"UP"') < 2 or b'"Z1"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+        assert answer.count(b"HTTP/1.1 200 OK") == 3
+        assert answer.index(b'"UP"') < answer.index(b'"Z1"') < answer.rindex(b'"UP"')
+    with requests.Session() as s:  # one kept-alive connection
+        assert [s.get(server.url + "/health", timeout=5).status_code for _ in range(5)] == [200] * 5
+
+
+def test_what_a_worker_holds_of_unanswered_requests_is_bounded(server):
+    """Bodies that stop short of their Content-Length are held until their deadline, against a
+    worker budget of 4 x MAX_REQUEST_BYTES: the request that would go beyond gets 503."""
+    size = CAP - 4096
+    head = f"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+    drips = []
+    for _ in range(5):
+        drips.append(Drip(server.port, head.encode() + b" " * (size - 1), b"}", interval=60))
+        time.sleep(0.5)
+    for d in drips:
+        d.join(BODY_S + 10)
+    assert [d.status() for d in drips] == [408] * 4 + [503], [d.answer[:100] for d in drips]
+    assert b"Retry-After: 2" in drips[4].answer
+    assert requests.get(server.url + "/health", timeout=1).status_code == 200
+
+
+def test_when_connections_run_out_the_slowest_are_closed_for_new_ones(tmp_path):
+    """At worker_connections gthread stops accepting: /health could not even connect while idle
+    connections sat out their deadline. The worker closes the longest-waiting ones instead."""
+    srv = Gunicorn(
+        str(tmp_path / "gunicorn.log"),
+        WORKERS=1,
+        THREADS=THREADS,
+        REQUEST_HEADER_TIMEOUT=30,
+        GUNICORN_CMD_ARGS="--worker-connections 24",
+    )
+    try:
+        srv.wait_ready()
+        idle = [Drip(srv.port, b"", b"") for _ in range(40)]
+        probe = HealthAsLabelStudio(srv.url)
+        time.sleep(5)
+        probe.stop("40 idle connections, worker_connections=24")
+        assert not probe.failures and len(probe.latencies) >= 10, probe.failures[:3]
+        assert "connections open (worker_connections): closing" in srv.log()
+        for d in idle:
+            d.sock.close()
+    finally:
+        srv.stop()
