@@ -87,7 +87,9 @@ class FakeLabelStudio:
         self.tasks = []
         self.uploads = {}  # id -> (stored path, bytes)
         self.upload_requests = 0
-        self.fail_uploads_of = ""  # a name fragment: uploads containing it answer HTTP 500
+        # A name prefix: uploads whose file name starts with it answer HTTP 500 (a prefix, as names end
+        # in a digest of the PDF's bytes, which may hold any fragment: "c-…b-p0001.png" holds "b-").
+        self.fail_uploads_of = ""
         self.auth_seen = []
         mocker.get(f"{LS}/api/projects/1/", json=self._project)
         mocker.get(f"{LS}/api/tasks/", json=self._list_tasks)
@@ -119,7 +121,7 @@ class FakeLabelStudio:
         if q.get("commit_to_project") == ["false"]:
             self.upload_requests += 1
             files = _multipart_files(request)
-            if self.fail_uploads_of and any(self.fail_uploads_of in name for name, _ in files):
+            if self.fail_uploads_of and any(name.startswith(self.fail_uploads_of) for name, _ in files):
                 context.status_code = 500
                 return {"detail": "disk full"}
             ids = []
