@@ -256,3 +256,11 @@ class DripServer:
     def close(self) -> None:
         self._closed.set()
         self.sock.close()
+
+
+def page_host(page_ids) -> Recorder:
+    """A loopback image host serving each corpus page at /<page id>.png (404 for anything else)."""
+    files = {f"/{p}.png": page_bytes(p) for p in page_ids}
+    return Recorder(
+        lambda path, headers: (200, {"Content-Type": "image/png"}, files[path]) if path in files else (404, {}, b"")
+    )

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from corpus import POLYGON_CONFIG, corpus_pages
-from live_server import DripServer, Gunicorn, Recorder, page_bytes
+from live_server import DripServer, Gunicorn, page_host
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +27,7 @@ PAGES = corpus_pages("en", 4) + corpus_pages("zh", 4)
 
 @pytest.fixture(scope="module")
 def images():
-    pages = {f"/{p}.png": page_bytes(p) for p in PAGES}
-    srv = Recorder(
-        lambda path, headers: (200, {"Content-Type": "image/png"}, pages[path]) if path in pages else (404, {}, b"")
-    )
+    srv = page_host(PAGES)
     yield srv
     srv.close()
 

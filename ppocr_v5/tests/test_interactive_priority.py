@@ -17,17 +17,14 @@ from ocr_backend.ocr.engine_lock import URGENT_IN_A_ROW, EngineLock, urgent
 from ocr_backend.web.limits import PredictGate
 
 from corpus import RECTANGLE_CONFIG, corpus_pages, load_gt
-from live_server import Gunicorn, Recorder, page_bytes
+from live_server import Gunicorn, page_host
 
 PAGES = corpus_pages("en", 4)
 
 
 @pytest.fixture(scope="module")
 def images():
-    pages = {f"/{p}.png": page_bytes(p) for p in PAGES}
-    srv = Recorder(
-        lambda path, headers: (200, {"Content-Type": "image/png"}, pages[path]) if path in pages else (404, {}, b"")
-    )
+    srv = page_host(PAGES)
     yield srv
     srv.close()
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from corpus import score_results
-from live_server import Gunicorn, Recorder, page_bytes
+from live_server import Gunicorn, page_bytes, page_host
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,7 @@ CONFIG = """<View>
 
 @pytest.fixture(scope="module")
 def pages():
-    files = {f"/{p}.png": page_bytes(p) for p in (EN_PAGE, ZH_PAGE)}
-    host = Recorder(
-        lambda path, headers: (200, {"Content-Type": "image/png"}, files[path]) if path in files else (404, {}, b"")
-    )
+    host = page_host((EN_PAGE, ZH_PAGE))
     yield host
     host.close()
 
