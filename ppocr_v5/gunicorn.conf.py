@@ -1,23 +1,33 @@
 """Gunicorn settings, read from the environment (the same names in make serve and Docker)."""
 
 import os
+import sys
 
-bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '9090')}"
-workers = int(os.environ.get("WORKERS", "1"))
+from ocr_backend.errors import ConfigError
+from ocr_backend.settings import GunicornSettings
+
+try:  # HOST, PORT, WORKERS, THREADS, GUNICORN_TIMEOUT, LOG_LEVEL: ocr_backend/settings/gunicorn.py
+    _server = GunicornSettings.from_env()
+except ConfigError as exc:  # the message and exit 2, as on_starting below, not gunicorn's traceback
+    sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
+    sys.exit(2)
+
+bind = _server.bind
+workers = _server.workers
 # Threads let /health and /setup answer while a long /predict runs; OCR itself is serialised
 # per process by a lock, so more threads do not oversubscribe the cores.
-threads = int(os.environ.get("THREADS", "8"))
-# gthread whose threads get only requests that have fully arrived: a client sending its request a
-# byte at a time cannot hold one (REQUEST_HEADER_TIMEOUT, REQUEST_BODY_TIMEOUT; web/slow_clients.py).
-worker_class = "ocr_backend.web.slow_clients.SlowClientWorker"
-# Label Studio waits up to 100 s for a batch; give a big batch a little more before killing it.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "300"))
+threads = _server.threads
+# uvicorn's worker (h11 parses every request) with the Flask app in THREADS threads, each given a
+# request only once all of it has arrived, auth checked on its head (web/http_server.py).
+worker_class = "ocr_backend.web.http_server.Worker"
+# A worker whose main loop stops checking in (not a long /predict: threads run those) is restarted.
+timeout = _server.gunicorn_timeout
 graceful_timeout = 30
 # No preload: each worker builds its own pipeline lazily (CUDA does not survive fork).
 preload_app = False
 accesslog = "-"
 errorlog = "-"
-loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+loglevel = _server.log_level
 # gunicorn 27 opens one control socket per user (~/.gunicorn/gunicorn.ctl) shared by every
 # instance on the machine; we use none of its commands, and several backends may run side by side.
 control_socket_disable = True

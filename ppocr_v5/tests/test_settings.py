@@ -1,28 +1,18 @@
+"""Settings (ocr_backend/settings/): reading the environment, the cross-field rules, the declarations."""
+
 import dataclasses
-import difflib
-import os
 
 import pytest
 
 from ocr_backend.errors import ConfigError
-from ocr_backend.settings import (
-    README_FIX,
-    SERVER_VARIABLES,
-    SETTINGS,
-    Settings,
-    env_text,
-    replace_settings_table,
-    settings_table,
-)
-from ocr_backend.settings import main as settings_main
-
-from corpus import REPO
+from ocr_backend.settings import SETTINGS, Settings, env_text
 
 
 def test_defaults_match_the_documented_ones():
     s = Settings.from_env({})
     assert (s.model_variant, s.ocr_lang, s.device, s.output_type) == ("mobile", "ch", "cpu", "polygon")
-    assert (s.score_threshold, s.det_score_threshold) == (0.5, 0.6)
+    # DET_SCORE_THRESHOLD is the seed's (PaddleX `thresh`, 0.3); the box cut is DET_BOX_THRESHOLD
+    assert (s.score_threshold, s.det_score_threshold, s.det_box_threshold) == (0.5, 0.3, 0.6)
     assert s.include_transcription is True
     assert not (s.use_doc_orientation or s.use_doc_unwarping or s.use_textline_orientation)
     assert s.engine == "onnxruntime"
@@ -36,6 +26,7 @@ def test_values_are_parsed_and_normalised():
             "DEVICE": "GPU:1",
             "SCORE_THRESHOLD": "0.3",
             "DET_SCORE_THRESHOLD": "0.45",
+            "DET_BOX_THRESHOLD": "0.7",
             "OUTPUT_TYPE": "rectangle",
             "INCLUDE_TRANSCRIPTION": "false",
             "USE_DOC_ORIENTATION": "1",
@@ -45,7 +36,7 @@ def test_values_are_parsed_and_normalised():
         }
     )
     assert (s.model_variant, s.ocr_lang, s.device, s.output_type) == ("server", "korean", "gpu:1", "rectangle")
-    assert (s.score_threshold, s.det_score_threshold) == (0.3, 0.45)
+    assert (s.score_threshold, s.det_score_threshold, s.det_box_threshold) == (0.3, 0.45, 0.7)
     assert s.include_transcription is False and s.use_doc_orientation and s.use_textline_orientation
     assert s.label_studio_url == "http://ls:8080" and s.label_studio_api_key == "abc"
     assert s.engine == "paddle"  # auto on GPU
@@ -59,6 +50,7 @@ def test_values_are_parsed_and_normalised():
         ("DEVICE", "tpu", "cpu or gpu:N"),
         ("SCORE_THRESHOLD", "1.5", "between 0.0 and 1.0"),
         ("DET_SCORE_THRESHOLD", "high", "not a number"),
+        ("DET_BOX_THRESHOLD", "1.1", "between 0.0 and 1.0"),
         ("OUTPUT_TYPE", "circle", "polygon, rectangle"),
         ("INCLUDE_TRANSCRIPTION", "maybe", "true or false"),
         ("LABEL_STUDIO_URL", "localhost:8080", "http(s) URL"),
@@ -100,10 +92,12 @@ def test_threads_follow_the_environment_or_the_cores():
 
 
 def test_every_field_is_declared_once_under_its_own_variable():
-    assert [s.name for s in SETTINGS] == [f.name for f in dataclasses.fields(Settings)]
     assert len({s.env for s in SETTINGS}) == len(SETTINGS)
-    for s in SETTINGS:
-        assert s.env == s.name.upper() and getattr(Settings(), s.name) == s.default
+    assert all(s.env == s.name.upper() for s in SETTINGS)
+
+
+def test_a_settings_built_with_no_arguments_is_what_an_empty_environment_reads():
+    assert Settings() == Settings.from_env({})
 
 
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
@@ -148,43 +142,41 @@ def test_every_secret_declaration_is_masked():
     assert Settings.from_env({}).public_summary()["basic_auth_pass"] == ""  # nothing to hide
 
 
-# --- the README table -----------------------------------------------------------------------------
+# --- the cross-field rules: checked however a Settings is made -----------------------------------
 
 
-def test_readme_configuration_table_is_the_generated_one():
-    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
-        readme = f.read()
-    fixed = replace_settings_table(readme)
-    if fixed != readme:
-        diff = "".join(
-            difflib.unified_diff(readme.splitlines(True), fixed.splitlines(True), "README.md", "generated", n=0)
-        )
-        pytest.fail(
-            f"README.md's Configuration table differs from the declarations in settings.py; "
-            f"fix it with `{README_FIX}` (from the repository root):\n{diff}",
-            pytrace=False,
-        )
+@pytest.mark.parametrize(
+    "fields,needle",
+    [
+        ({"label_studio_api_key": "k"}, "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not"),
+        ({"basic_auth_user": "u"}, "BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together"),
+        ({"basic_auth_pass": "p"}, "BASIC_AUTH_USER and BASIC_AUTH_PASS must be set together"),
+        ({"ppocr_version": "v6"}, "MODEL_VARIANT='mobile' is not a PP-OCRv6 variant"),
+        ({"model_variant": "tiny"}, "MODEL_VARIANT='tiny' is not a PP-OCRv5 variant"),
+        ({"ppocr_version": "v6", "model_variant": "tiny", "ocr_lang": "korean"}, "has no PP-OCRv6 recogniser"),
+    ],
+)
+def test_a_directly_built_settings_obeys_the_cross_field_rules(fields, needle):
+    with pytest.raises(ConfigError, match=needle):
+        Settings(**fields)
+    with pytest.raises(ConfigError, match=needle):
+        dataclasses.replace(Settings(), **fields)
 
 
-def test_table_has_one_row_per_setting_and_server_variable():
-    rows = settings_table().splitlines()[2:]
-    assert [row.split("`")[1] for row in rows] == [s.env for s in SETTINGS] + [v.env for v in SERVER_VARIABLES]
-    assert "| `MAX_IMAGE_BYTES` | `52428800` | download size cap |" in rows
-    assert "| `LABEL_STUDIO_URL` | | Label Studio base URL" in settings_table()
-    assert "{allowed}" not in settings_table()
+def test_a_directly_built_settings_that_obeys_the_rules_is_accepted():
+    s = Settings(ppocr_version="v6", model_variant="tiny", ocr_lang="en", label_studio_url="http://ls:8080")
+    assert dataclasses.replace(s, label_studio_api_key="k").label_studio_api_key == "k"
+    assert Settings(basic_auth_user="u", basic_auth_pass="p").basic_auth_pass == "p"
 
 
-def test_only_the_configuration_table_is_rewritten(tmp_path):
-    readme = tmp_path / "README.md"
-    before = (
-        "# Title\n\n| a | b |\n| - | - |\n\n## Configuration\n\nIntro.\n\n| Variable | old |\n| x | y |\n\nAfter.\n"
-    )
-    readme.write_text(before, encoding="utf-8")
-    assert settings_main(["--readme", str(readme)]) == 0
-    after = readme.read_text(encoding="utf-8")
-    assert after == (
-        "# Title\n\n| a | b |\n| - | - |\n\n## Configuration\n\nIntro.\n\n" + settings_table() + "\nAfter.\n"
-    )
-    assert replace_settings_table(after) == after
-    with pytest.raises(ValueError, match="Configuration"):
-        replace_settings_table("# no such section\n")
+@pytest.mark.parametrize(
+    "env,needle",
+    [
+        ({"PPOCR_VERSION": "v6", "MODEL_VARIANT": "Server"}, "MODEL_VARIANT='Server' is not a PP-OCRv6 variant"),
+        ({"PPOCR_VERSION": "v6", "OCR_LANG": "th"}, "OCR_LANG='th' has no PP-OCRv6 recogniser"),
+        ({"LABEL_STUDIO_API_KEY": "k"}, "set LABEL_STUDIO_URL to the Label Studio the key belongs to"),
+    ],
+)
+def test_the_environment_meets_the_same_rules(env, needle):
+    with pytest.raises(ConfigError, match=needle):
+        Settings.from_env(env)

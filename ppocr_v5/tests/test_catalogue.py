@@ -1,7 +1,15 @@
+"""The PP-OCR catalogue (ocr_backend/core/catalogue.py): PaddleX model names per version, variant, language."""
+
 import pytest
 
-from ocr_backend.ocr.model_names import resolve_model_names
-from ocr_backend.settings import LANGUAGES
+from ocr_backend.core.catalogue import (
+    LANGUAGES,
+    V6_LANGUAGES,
+    VERSION_VARIANTS,
+    ModelNames,
+    is_rtl,
+    resolve_model_names,
+)
 
 
 @pytest.mark.parametrize("variant", ["mobile", "server"])
@@ -33,3 +41,21 @@ def test_every_name_is_one_paddlex_knows():
             assert {names.det, names.rec} <= set(ALL_MODELS)
             # the onnxruntime engine downloads the official ONNX package by the same name
             assert {names.det, names.rec} <= ONNX_SUPPORTED_MODELS
+
+
+def test_the_variant_alone_names_the_generation():
+    v5, v6 = (set(VERSION_VARIANTS[v]) for v in ("v5", "v6"))
+    assert not v5 & v6
+    for variant in sorted(v6):
+        names = {resolve_model_names(variant, lang) for lang in V6_LANGUAGES}
+        assert names == {ModelNames(f"PP-OCRv6_{variant}_det", f"PP-OCRv6_{variant}_rec")}
+
+
+@pytest.mark.parametrize("variant,lang", [("large", "ch"), ("mobile", "klingon"), ("", "en")])
+def test_a_name_outside_the_catalogue_is_refused(variant, lang):
+    with pytest.raises(ValueError):
+        resolve_model_names(variant, lang)
+
+
+def test_only_arabic_reads_right_to_left():
+    assert [lang for lang in LANGUAGES if is_rtl(lang)] == ["arabic"]

@@ -1,0 +1,90 @@
+"""Declarations: where the weights come from and how the engine runs them (device, runtime,
+threads, batch and input sizes). A new setting of that sort is declared here.
+"""
+
+import dataclasses
+
+from ocr_backend.settings.declaration import declare
+from ocr_backend.settings.kinds import Choice, Device, Flag, Integer, Number, Text
+
+ENGINES = ("auto", "paddle", "onnxruntime", "openvino")
+
+
+@dataclasses.dataclass(frozen=True)
+class InferenceSettings:
+    # Not digested itself: a device changes predictions only by the engine `auto` picks for it, which
+    # INFERENCE_ENGINE's fingerprint covers (gpu:0 and gpu:1 workers must agree on model_version).
+    device: str = declare("DEVICE", Device(), "cpu", "{allowed} (`gpu:N` needs the CUDA build of PaddlePaddle)")
+    # Weights: explicit folders win, then $MODEL_DIR/<model_name>/, then PaddleX's own download.
+    # Not digested: the version names the models, and a path differs per machine (./models, /models).
+    model_dir: str = declare(
+        "MODEL_DIR", Text(), "", "folder of `<model_name>/` weight folders", shown_default="`./models` with make"
+    )
+    det_model_dir: str = declare(
+        "DET_MODEL_DIR", Text(), "", "explicit detection weight folder (wins over `MODEL_DIR`)"
+    )
+    rec_model_dir: str = declare(
+        "REC_MODEL_DIR", Text(), "", "explicit recognition weight folder (wins over `MODEL_DIR`)"
+    )
+    # auto: onnxruntime on CPU (fastest here), Paddle on GPU (CUDA build of paddlepaddle).
+    inference_engine: str = declare(
+        "INFERENCE_ENGINE",
+        Choice(ENGINES),
+        "auto",
+        "{allowed}; `auto` is `onnxruntime` on CPU, `paddle` on GPU; `openvino`: CPU, the ONNX weights on OpenVINO",
+        affects_predictions=True,
+        fingerprint="engine",
+    )
+    cpu_threads: int = declare(
+        "CPU_THREADS", Integer(minimum=0), 0, "inference threads per worker (0: one per core)", shown_default="cores"
+    )
+    # Read only by PaddleX's own recogniser; on CPU with onnxruntime/openvino fast_rec reads the lines
+    # instead (ocr/recognizers.py). 1 was measured best on that CPU path before fast_rec replaced it
+    # (bench/research/FINDINGS.md, section 2); where the batch is still used (GPU, `paddle`) it was not.
+    rec_batch_size: int = declare(
+        "REC_BATCH_SIZE",
+        Integer(minimum=1),
+        1,
+        "lines per recognition batch (PaddleX's recogniser: GPU, `paddle`, word boxes, unwarping, hub orientation)",
+    )
+    rec_width_squeeze: float = declare(
+        "REC_WIDTH_SQUEEZE",
+        Number(minimum=0.3, maximum=1.0),
+        # 0.9: the narrowest fixed width that keeps full width's accuracy on clean and scanned pages
+        # (docs/speed.md, "Recognition width squeeze").
+        0.9,
+        "recognition input width relative to PaddleX's, 0.3 to 1 (fast_rec: CPU `onnxruntime` or `openvino`; "
+        "PaddleX's own recogniser reads at full width)",
+        affects_predictions=True,
+    )
+    # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
+    det_limit_side_len: int = declare(
+        "DET_LIMIT_SIDE_LEN",
+        Integer(minimum=32),
+        64,
+        "detector input size: the side length PaddleX scales to (`limit_side_len`)",
+        affects_predictions=True,
+    )
+    det_limit_type: str = declare(
+        "DET_LIMIT_TYPE",
+        Choice(("max", "min")),
+        "min",
+        "{allowed}: which side `DET_LIMIT_SIDE_LEN` bounds (PaddleX `limit_type`)",
+        affects_predictions=True,
+    )
+    det_max_side_limit: int = declare(
+        "DET_MAX_SIDE_LIMIT",
+        Integer(minimum=32),
+        4000,
+        "cap on the detector input's longer side (PaddleX `max_side_limit`)",
+        affects_predictions=True,
+    )
+    # Images above ~2.5 MP get a coarse detection pass that picks the scale (core/det_scale.py,
+    # docs/speed.md "Detector scale"): a 300-dpi scan or a phone photo costs about a 150-dpi page.
+    det_auto_scale: bool = declare(
+        "DET_AUTO_SCALE",
+        Flag(),
+        True,
+        "detect large images at the scale their text needs, not at every pixel (`false`: every pixel)",
+        affects_predictions=True,
+    )
