@@ -1,11 +1,13 @@
 """Serve the backend with label-studio-ml's stock Flask app, extended where Label Studio needs more.
 
-Extensions (the stock app stays in charge of routing, /health, /metrics, /webhook):
+Extensions (web/stock_app.py; the stock app stays in charge of routing, /health and /metrics):
 - settings are validated at import: a bad value stops start-up with a message, not a traceback;
 - /predict passes the request's label_config and params.context to the model (the stock 1.0.9
   view drops them) and answers malformed requests with 400 instead of 500;
 - /setup returns the model's stable model_version (the stock app answers "INITIAL"), which is
   what every prediction carries, so Label Studio does not re-predict or duplicate;
+- /webhook acknowledges events without acting on them (the stock view starts a training job for
+  each), and /train says this backend does not train;
 - optional Basic auth (BASIC_AUTH_USER / BASIC_AUTH_PASS) on everything but /health, checked
   before any body is read, like MAX_REQUEST_BYTES (413) and the /predict gate (503 + Retry-After,
   so /health always finds a thread);
@@ -38,7 +40,8 @@ from label_studio_ml.api import init_app  # noqa: E402
 
 from ocr_backend.ocr.engine import get_engine  # noqa: E402
 from ocr_backend.settings import ConfigError  # noqa: E402
-from ocr_backend.web.extensions import extend_app, install_log_redaction  # noqa: E402
+from ocr_backend.web.request_log import install_log_redaction  # noqa: E402
+from ocr_backend.web.stock_app import extend_app  # noqa: E402
 
 from model import PPOCRv5Backend, load_settings  # noqa: E402
 

@@ -9,7 +9,7 @@ What can leak, and where it comes from:
   * the configured keys themselves (LABEL_STUDIO_API_KEY, BASIC_AUTH_PASS), wherever they appear.
 
 Importing this module changes nothing: the entry points (_wsgi.py through
-web/extensions.install_log_redaction, the `ppocr-v5` command) call `install(secrets)`, so a
+web/request_log.install_log_redaction, the `ppocr-v5` command) call `install(secrets)`, so a
 library user or a test decides for itself what its logging does.
 """
 

@@ -13,7 +13,8 @@ import time
 import pytest
 import requests
 
-from ocr_backend.ocr.engine_lock import URGENT_IN_A_ROW, EngineLock, urgent
+from ocr_backend.core.urgency import urgent
+from ocr_backend.ocr.engine_lock import URGENT_IN_A_ROW, EngineLock
 from ocr_backend.web.limits import PredictGate
 
 from corpus import RECTANGLE_CONFIG, corpus_pages, load_gt

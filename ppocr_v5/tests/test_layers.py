@@ -1,7 +1,8 @@
 """The package's layers import one way: pure code and types at the bottom, HTTP and the CLI on top.
 
 A module may import from its own subpackage and from layers below its own, never from a layer beside
-or above it (README "Layout"). Checked on the source, so a late import inside a function counts too.
+or above it (README "Layout"); above OCR, the engine protocol is the only interface to it. Checked on
+the source, so a late import inside a function counts too.
 """
 
 import ast
@@ -27,6 +28,27 @@ RANKS = {
 }
 
 
+# The layers above ocr/ and the deploy folder's entry points reach OCR through ocr/protocol.py alone.
+ABOVE_OCR = {part for part, rank in RANKS.items() if rank > RANKS["ocr"]}
+DEPLOY_FILES = ("model.py", "_wsgi.py", "gunicorn.conf.py")
+PROTOCOL = "ocr_backend.ocr.protocol"
+# Where the engine is built, the one concrete name those places may take from ocr/ besides the
+# protocol (file relative to ppocr_v5/ -> "module:name"), each for its reason:
+BUILDS_THE_ENGINE = {
+    # the worker's one engine, shared by its requests and built lazily (get_engine, a process-wide cache)
+    "model.py": {"ocr_backend.ocr.engine:get_engine"},
+    # built at import, so a bad model folder stops start-up with a message
+    "_wsgi.py": {"ocr_backend.ocr.engine:get_engine"},
+    # the master checks the settings and model folders before any worker forks (a fresh engine, unloaded)
+    "gunicorn.conf.py": {"ocr_backend.ocr.engine:OcrEngine"},
+    # the default factory of each CLI worker's engine: a class keeps a Job picklable for process pools
+    "ocr_backend/cli/task_worker.py": {"ocr_backend.ocr.engine:OcrEngine"},
+    "ocr_backend/cli/annotate.py": {"ocr_backend.ocr.engine:OcrEngine"},
+    # the PDF import's OCR check builds, warms and uses an engine of this environment's settings
+    "ocr_backend/cli/page_source.py": {"ocr_backend.ocr.engine:OcrEngine"},
+}
+
+
 def _part(module: str) -> str:
     return module.split(".")[1] if module.count(".") >= 1 else ""
 
@@ -39,6 +61,21 @@ def _imports(path: pathlib.Path):
         elif isinstance(node, ast.Import):
             for alias in node.names:
                 yield node.lineno, alias.name
+
+
+def _ocr_imports(path: pathlib.Path):
+    """(line, "module:name") of each import from ocr/; `from ocr_backend.ocr import x` names module x."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                if node.module == "ocr_backend.ocr":
+                    yield node.lineno, f"ocr_backend.ocr.{alias.name}:*"
+                elif node.module.startswith("ocr_backend.ocr."):
+                    yield node.lineno, f"{node.module}:{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "ocr_backend.ocr" or alias.name.startswith("ocr_backend.ocr."):
+                    yield node.lineno, f"{alias.name}:*"
 
 
 def test_every_part_of_the_package_has_a_rank():
@@ -76,3 +113,27 @@ def test_relative_imports_are_not_used():
         if isinstance(n, ast.ImportFrom) and n.level
     ]
     assert not relative, relative
+
+
+def test_above_ocr_only_the_engine_protocol_is_used():
+    """README: protocol.py is the only interface the layers above OCR use; the places that build the
+    engine (BUILDS_THE_ENGINE) take its constructor too, and nothing else."""
+    files = [p for part in sorted(ABOVE_OCR) for p in sorted((PACKAGE / part).rglob("*.py"))]
+    files += [PACKAGE.parent / name for name in DEPLOY_FILES]
+    wrong = []
+    for path in files:
+        rel = path.relative_to(PACKAGE.parent).as_posix()
+        allowed = BUILDS_THE_ENGINE.get(rel, set())
+        for line, target in _ocr_imports(path):
+            if not target.startswith(PROTOCOL + ":") and target not in allowed:
+                wrong.append(f"{rel}:{line} imports {target}")
+    assert not wrong, "OCR reached other than through ocr/protocol.py:\n" + "\n".join(wrong)
+
+
+def test_the_engine_builders_listed_exist_and_still_build_it():
+    """An exception that no longer applies is dropped, not left to widen the rule."""
+    unused = {
+        rel: names - {target for _line, target in _ocr_imports(PACKAGE.parent / rel)}
+        for rel, names in BUILDS_THE_ENGINE.items()
+    }
+    assert not {rel: names for rel, names in unused.items() if names}, unused

@@ -107,7 +107,7 @@ _FRESH = textwrap.dedent("""
     stream = io.StringIO()
     logging.basicConfig(level=logging.DEBUG, stream=stream, format="%(message)s")
     import ocr_backend.images.fetch, ocr_backend.images.ls_auth, ocr_backend.images.ssrf
-    import ocr_backend.images.sources, ocr_backend.web.extensions, ocr_backend.cli.main
+    import ocr_backend.images.sources, ocr_backend.web.stock_app, ocr_backend.cli.main
     from ocr_backend import redaction
     names = ("", *redaction.LOGGERS)
     filters = [f for n in names for f in logging.getLogger(n).filters]

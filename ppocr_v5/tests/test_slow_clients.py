@@ -1,12 +1,14 @@
-"""Slow clients cannot hold the server's threads (issue 14, D5: web/slow_clients.py), over a real
-gunicorn server: THREADS + 2 raw sockets dripping their request heads (or bodies) one byte per
-second, or sending nothing at all, while /health is called as Label Studio calls it, with a 1 s
-timeout. gunicorn's own gthread worker fails every one of these: its threads wait for the client.
+"""Slow clients cannot hold the server's threads (issue 14, D5; today web/http_server.py and
+web/request_guard.py), over a real gunicorn server: THREADS + 2 raw sockets dripping their request
+heads (or bodies) one byte per second, or sending nothing at all, while /health is called as Label
+Studio calls it, with a 1 s timeout. gunicorn's own gthread worker fails every one of these: its
+threads wait for the client. test_http_server.py has the other hostile clients (issue 18).
 
 Short deadlines here (REQUEST_HEADER_TIMEOUT=4, REQUEST_BODY_TIMEOUT=4) to keep the tests short;
 docs/reliability.md has the /health figures with the defaults.
 """
 
+import base64
 import json
 import socket
 import threading
@@ -102,7 +104,7 @@ class HealthAsLabelStudio:
                 response = requests.get(self.url + "/health", timeout=1.0)
                 assert response.json()["status"] == "UP"
                 self.latencies.append(time.perf_counter() - start)
-            except (requests.RequestException, ValueError, AssertionError) as exc:
+            except (requests.RequestException, ValueError, KeyError, AssertionError) as exc:
                 self.failures.append(repr(exc)[:200])
             self._stop.wait(0.2)
 
@@ -116,6 +118,10 @@ class HealthAsLabelStudio:
             f"p95 {p95 * 1000:.0f} ms, max {values[-1] * 1000:.0f} ms"
         )
         return self
+
+    def p95(self) -> float:
+        values = sorted(self.latencies) or [float("inf")]
+        return values[min(len(values) - 1, int(0.95 * len(values)))]
 
 
 def _held_while(server, drips, label, wait):
@@ -218,7 +224,7 @@ def test_what_a_worker_holds_of_unanswered_requests_is_bounded(server):
     for d in drips:
         d.join(BODY_S + 10)
     assert [d.status() for d in drips] == [408] * 4 + [503], [d.answer[:100] for d in drips]
-    assert b"Retry-After: 2" in drips[4].answer
+    assert b"retry-after: 2" in drips[4].answer.lower()
     assert requests.get(server.url + "/health", timeout=1).status_code == 200
 
 
@@ -244,3 +250,129 @@ def test_when_connections_run_out_the_slowest_are_closed_for_new_ones(tmp_path):
             d.sock.close()
     finally:
         srv.stop()
+
+
+# -- issue 18: D1 (bodies held before authentication), D2 (a flood of empty lines) ---------------
+
+USER, PASSWORD = "annotator", "slow-pass-7d1a"
+
+
+@pytest.fixture(scope="module")
+def auth_server(tmp_path_factory):
+    log = str(tmp_path_factory.mktemp("slow-auth") / "gunicorn.log")
+    srv = Gunicorn(
+        log,
+        WORKERS=1,
+        THREADS=THREADS,
+        REQUEST_HEADER_TIMEOUT=HEAD_S,
+        REQUEST_BODY_TIMEOUT=BODY_S,
+        MAX_REQUEST_BYTES=CAP,
+        BASIC_AUTH_USER=USER,
+        BASIC_AUTH_PASS=PASSWORD,
+    )
+    try:
+        yield srv.wait_ready()
+    finally:
+        srv.stop()
+
+
+class Reconnecting:
+    """`clients` attackers, each sending `first` then `rest` a piece every `interval` s on one
+    connection, and connecting again as soon as the server closes it, until stopped. Keeps the
+    first bytes of every answer."""
+
+    def __init__(self, port, clients, first: bytes, rest: bytes = b"", interval: float = 1.0):
+        self.port, self.first, self.rest, self.interval = port, first, rest, interval
+        self.answers: list = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(clients)]
+        for t in self._threads:
+            t.start()
+            time.sleep(0.3)  # one after the other, as the budget fills
+
+    def _run(self):
+        while not self._stop.is_set():
+            d = Drip(self.port, self.first, self.rest, self.interval)
+            while d.closed_after is None and not self._stop.is_set():
+                time.sleep(0.05)
+            d.join(1)
+            self.answers.append(d.answer[:300])
+            self._stop.wait(0.1)
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join(10)
+        return self.answers
+
+
+def _short_by_one_byte(path: str, authorization: str = "") -> bytes:
+    """A request whose body stops one byte short of its Content-Length, sized so that four of them
+    held whole come within a few bytes of the 4 x MAX_REQUEST_BYTES a worker holds."""
+    head = f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n{authorization}Content-Length: "
+    length = CAP - len(head) - len("1234567\r\n\r\n") - 10
+    wire = f"{head}{length}\r\n\r\n".encode()
+    return wire + b" " * (length - 1)
+
+
+def test_unauthenticated_bodies_held_short_are_refused_on_the_head_and_health_answers(auth_server):
+    """D1: six clients without credentials, each reconnecting, send /predict bodies one byte short
+    of their Content-Length. Before the fix the first four filled the worker's buffer and every
+    request, /health included, got 503 until their body deadline; now each is answered 401 on its
+    head and nothing of it is held."""
+    attackers = Reconnecting(auth_server.port, THREADS + 2, _short_by_one_byte("/predict"))
+    probe = HealthAsLabelStudio(auth_server.url)
+    time.sleep(BODY_S + 4)
+    probe.stop(f"{THREADS + 2} unauthenticated clients holding /predict bodies one byte short")
+    answers = attackers.stop()
+    assert not probe.failures and len(probe.latencies) >= 20, probe.failures[:3]
+    assert probe.p95() < 1.0
+    # Answered at once, not at the deadline. (An answer can be lost to the reset that closes a
+    # connection whose client is still sending: empty here.)
+    refused = [a for a in answers if a]
+    assert len(refused) >= 2 * (THREADS + 2), len(answers)
+    for answer in refused:
+        assert answer.startswith(b"HTTP/1.1 401 "), answer
+        assert b'www-authenticate: basic realm="ppocr_v5"' in answer.lower() and b"application/json" in answer, answer
+        assert b'{"error": "authentication required"}' in answer, answer
+    # Held by a client with credentials, the same body is taken (and cut at its deadline).
+    authorized = "Authorization: Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode() + "\r\n"
+    held = Drip(auth_server.port, _short_by_one_byte("/predict", authorized), b"")
+    held.join(BODY_S + 5)
+    assert held.status() == 408 and b"REQUEST_BODY_TIMEOUT" in held.answer, held.answer[:300]
+
+
+def test_no_100_continue_without_credentials(auth_server):
+    """D1: `100 Continue` invites the body; a client without credentials gets 401 instead."""
+    for authorization in ["", "Authorization: Basic " + base64.b64encode(b"annotator:wrong").decode() + "\r\n"]:
+        with socket.create_connection(("127.0.0.1", auth_server.port), timeout=10) as sock:
+            sock.sendall(
+                f"POST /setup HTTP/1.1\r\nHost: x\r\n{authorization}Expect: 100-continue\r\n"
+                "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n".encode()
+            )
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 401 "), answer[:200]
+    with socket.create_connection(("127.0.0.1", auth_server.port), timeout=10) as sock:  # with them: 100
+        authorized = "Authorization: Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        sock.sendall(
+            f"POST /setup HTTP/1.1\r\nHost: x\r\n{authorized}\r\nExpect: 100-continue\r\n"
+            "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n".encode()
+        )
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 Continue\r\n")
+
+
+@pytest.mark.parametrize("which", ["auth off", "auth on"])
+def test_heads_flooded_with_empty_lines_are_not_rewalked(server, auth_server, which):
+    """D2: sixteen clients, reconnecting, each send ~800 KB of empty lines and then drip two more
+    bytes every 50 ms. The worker re-walked every empty line on each read (quadratic): /health
+    timed out. Now a second empty line ends the head at once and the parser refuses it."""
+    srv = auth_server if which == "auth on" else server
+    attackers = Reconnecting(srv.port, 16, b"\r\n" * 400_000, b"\r\n" * 200, interval=0.05)
+    probe = HealthAsLabelStudio(srv.url)
+    time.sleep(HEAD_S + 4)
+    probe.stop(f"16 clients sending 800 KB of empty lines ({which})")
+    answers = attackers.stop()
+    assert not probe.failures and len(probe.latencies) >= 20, probe.failures[:3]
+    assert probe.p95() < 1.0
+    refused = [a for a in answers if a]  # (empty: the answer lost to the reset, as above)
+    assert refused and all(a.startswith(b"HTTP/1.1 400 ") for a in refused), refused[:3]

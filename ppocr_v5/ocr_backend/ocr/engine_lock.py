@@ -3,36 +3,20 @@
 A batch takes the engine's lock once per page (1-3 s on CPU, docs/speed.md) and takes it again at
 once for its next page, which is usually fetched already: a plain lock then hardly ever goes to a
 waiting interactive request (the releasing thread wins the race), which waited for the whole batch.
-With this lock, a thread inside `urgent()` that waits gets the lock at the next release, ahead of
-every other waiter, so a drawn region waits for one page at most.
+With this lock, a thread inside `urgent()` (core/urgency.py) that waits gets the lock at the next
+release, ahead of every other waiter, so a drawn region waits for one page at most.
 
 Bounded: while other threads wait, at most URGENT_IN_A_ROW urgent turns go in a row; then a waiting
 batch gets one, so a flood of interactive requests slows batches down but cannot stop them.
 Reentrant, like the RLock it replaces (PaddleXRecognizer takes it again inside the engine's calls).
 """
 
-import contextlib
 import threading
-from typing import Iterator, Optional
+from typing import Optional
+
+from ocr_backend.core.urgency import is_urgent
 
 URGENT_IN_A_ROW = 4
-
-_local = threading.local()
-
-
-@contextlib.contextmanager
-def urgent() -> Iterator[None]:
-    """Within the block, this thread's waits for the engine lock go ahead of the others'."""
-    before = getattr(_local, "urgent", False)
-    _local.urgent = True
-    try:
-        yield
-    finally:
-        _local.urgent = before
-
-
-def is_urgent() -> bool:
-    return getattr(_local, "urgent", False)
 
 
 class EngineLock:

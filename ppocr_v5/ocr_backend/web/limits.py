@@ -24,6 +24,8 @@ import socket
 import threading
 from typing import Any, Callable, Mapping, Optional
 
+from ocr_backend.web import request_guard
+
 # Seconds a refused client is asked to wait. A page takes 1-3 s on CPU (docs/speed.md), so a
 # slot is likely free by then; Label Studio itself does not retry, other clients may.
 RETRY_AFTER_S = 2
@@ -112,15 +114,18 @@ def client_gone_check(environ: Mapping[str, Any]) -> Callable[[], bool]:
 
     Peeks one byte without blocking: EOF means the client closed (it sent its whole request before
     the body was read by us, so nothing else can be pending but a pipelined request, which is data,
-    not EOF). Unknown (no socket, TLS) reads as still there."""
+    not EOF). Under gunicorn the server itself knows (web/request_guard.py hands the check over in
+    the ASGI scope). Unknown (no socket, TLS) reads as still there."""
+    served = environ.get("asgi.scope", {}).get(request_guard.GONE)
+    if served is not None:
+        return served
     sock = environ.get("gunicorn.socket") or environ.get("werkzeug.socket")
     if not isinstance(sock, socket.socket) or not hasattr(socket, "MSG_DONTWAIT"):
         return lambda: False
 
     def gone() -> bool:
         try:
-            # Readable first: a socket with a timeout (the worker bounds writing the answer,
-            # web/slow_clients.py) waits up to it inside recv(), MSG_DONTWAIT or not.
+            # Readable first: a socket with a timeout waits up to it inside recv(), MSG_DONTWAIT or not.
             if not select.select([sock], [], [], 0)[0]:
                 return False
             return sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""

@@ -4,7 +4,7 @@ The stock hooks (label_studio_ml/api.py `log_request_info` / `log_response_info`
 `request.get_data()` and `response.get_data()` as logging arguments, which Python evaluates at
 every level: every body was read into memory before authentication, whatever its size, and at
 DEBUG dumped whole. Here nothing is read unless DEBUG is on, and then only after the request was
-authenticated and admitted (the hook runs after web/extensions.py's guard); a line shows the size
+authenticated and admitted (the hook runs after web/guard.py); a line shows the size
 and a bounded prefix, redacted as a whole before it is cut (a secret cut in two by the bound would
 no longer match its pattern), with control characters escaped so a body cannot forge log lines.
 """
@@ -78,3 +78,11 @@ def log_response(response: Response) -> Response:
         body = b"(streamed)" if response.is_streamed else response.get_data()
         logger.debug("response %s, %s", response.status, summary(body))
     return response
+
+
+def install_log_redaction(settings) -> redaction.RedactionFilter:
+    """Redact secrets from request dumps, urllib3's request lines and, for the configured keys,
+    from every record that reaches the root handlers (see redaction.py); and keep request data
+    passed to a log line from starting a new one (OneLineArgs)."""
+    install_one_line_args()
+    return redaction.install([settings.label_studio_api_key, settings.basic_auth_pass])

@@ -1,39 +1,29 @@
-"""What this backend adds to label-studio-ml 1.0.9's stock Flask app (see _wsgi.py).
+"""The views and error handlers that replace label-studio-ml 1.0.9's stock ones: every answer is JSON.
 
-Every request first meets one guard, before any byte of its body is read: Basic auth (when
-configured), the body size cap (MAX_REQUEST_BYTES: 413) and, for /predict, admission through the
-worker's PredictGate (web/limits.py: 503 with Retry-After; an interactive request, one that asks
-for the text of drawn regions, skips the batches' run slots and their turn at the OCR engine).
-The stock DEBUG hooks, which read and dumped every body before anything else ran, are replaced by
-bounded ones (web/request_log.py).
-Every answer is JSON: the stock views and error handlers that answer a traceback, local paths or
-HTML are replaced, and an unexpected error answers 500 with no detail (the log has it).
+The stock views and error handlers answer a traceback, local paths or HTML; these answer JSON, and an
+unexpected error answers 500 with no detail (the log has it). An interactive /predict (one that asks
+for the text of drawn regions) skips the batches' run slots (web/limits.py) and takes its turn at the
+OCR engine ahead of a batch's next page (core/urgency.py).
 """
 
-import base64
-import binascii
 import contextlib
-import hmac
 import logging
 
-from flask import Flask, current_app, g, jsonify, request
+from flask import current_app, g, jsonify, request
 from label_studio_ml.api import _manager
 from label_studio_tools.core.utils.exceptions import LabelStudioXMLSyntaxErrorSentryIgnored
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from ocr_backend import redaction
+from ocr_backend.core import urgency
 from ocr_backend.errors import BadRequest, LabelConfigError
 from ocr_backend.labelstudio.label_config import parse_xml
-from ocr_backend.ocr import engine_lock
 from ocr_backend.service import cancel, interactive
 from ocr_backend.web import request_log
-from ocr_backend.web.limits import RETRY_AFTER_S, PredictGate, client_gone_check
+from ocr_backend.web.guard import busy, request_settings, too_large
+from ocr_backend.web.limits import PredictGate, client_gone_check
 
 logger = logging.getLogger(__name__)
-
-OPEN_PATHS = ("/", "/health")  # Label Studio's health check sends no credentials
-_GATE = "ppocr_v5.predict_gate"
-_SETTINGS = "ppocr_v5.settings"
 
 
 def _read_body() -> None:
@@ -115,7 +105,7 @@ def predict_view():
     if urgent:
         if not gate.mark_interactive():
             logger.warning("interactive /predict refused: %d interactive requests already held (503)", gate.interactive)
-            return _busy()
+            return busy()
         g.interactive = True
     gone = client_gone_check(request.environ)
     if not gate.acquire(gone, urgent):
@@ -123,7 +113,7 @@ def predict_view():
         return jsonify({"error": "client went away"}), 499
     try:
         # An annotator waits for a drawn region: its OCR goes ahead of a batch's next page.
-        with cancel.stop_when(gone), engine_lock.urgent() if urgent else contextlib.nullcontext():
+        with cancel.stop_when(gone), urgency.urgent() if urgent else contextlib.nullcontext():
             results = model.predict(tasks, label_config=data.get("label_config"), context=context)
     except LabelConfigError as exc:
         return _config_refused("/predict", exc)
@@ -163,7 +153,7 @@ def webhook_view():
     action = data.get("action") if isinstance(data, dict) else None
     if not action:
         return jsonify({"error": "webhook body must be a JSON object with an 'action'"}), 400
-    # Echoed short: an answer a client may leave unread must stay small (hold_admission_while_answering).
+    # Echoed short: an answer a client may leave unread must stay small (the server holds it).
     return jsonify({"status": "ignored", "action": str(action)[:100]}), 200
 
 
@@ -186,78 +176,9 @@ def is_training_view():
     return jsonify({"is_training": False})
 
 
-def _auth_ok(settings) -> bool:
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        user, sep, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
-    except (ValueError, binascii.Error):  # non-ASCII or not base64
-        return False
-    # Bytes, not str: compare_digest refuses non-ASCII str (that was a 500 for a non-ASCII header).
-    user_ok = hmac.compare_digest(user, settings.basic_auth_user.encode("utf-8"))
-    password_ok = hmac.compare_digest(password, settings.basic_auth_pass.encode("utf-8"))
-    return bool(sep) and user_ok and password_ok
-
-
-def _too_large(limit: int):
-    return jsonify({"error": f"request body is larger than MAX_REQUEST_BYTES={limit} bytes"}), 413
-
-
-def guard():
-    """The first before_request hook: nothing above reads the body before it has passed."""
-    settings = g.settings = request_settings()
-    if settings.basic_auth_user and request.path not in OPEN_PATHS and not _auth_ok(settings):
-        return jsonify({"error": "authentication required"}), 401, {"WWW-Authenticate": 'Basic realm="ppocr_v5"'}
-    if (request.content_length or 0) > settings.max_request_bytes:
-        return _too_large(settings.max_request_bytes)
-    if request.endpoint == "_predict":
-        gate = g.gate = request_gate()
-        if not gate.admit():
-            logger.warning(
-                "/predict refused: %d requests already held (503, Retry-After %d s)", gate.admitted, RETRY_AFTER_S
-            )
-            return _busy()
-        g.admitted = True
-    return None
-
-
-def _busy():
-    return (
-        jsonify({"error": "busy: too many /predict requests at once; retry later"}),
-        503,
-        {"Retry-After": str(RETRY_AFTER_S)},
-    )
-
-
-def request_settings():
-    return current_app.extensions[_SETTINGS]
-
-
-def request_gate() -> PredictGate:
-    return current_app.extensions[_GATE]
-
-
-def hold_admission_while_answering(response):
-    """A /predict answer is written after the request's teardown, and a client that does not read it
-    holds the thread meanwhile (for up to REQUEST_BODY_TIMEOUT, web/slow_clients.py): the request
-    stays admitted until its answer is written, so such clients hold at most what the gate admits.
-    Under gunicorn only, which always closes an answer once written (a test client need not)."""
-    if "gunicorn.socket" in request.environ and g.pop("admitted", False):
-        gate, urgent = g.gate, g.pop("interactive", False)
-        response.call_on_close(lambda: gate.leave(urgent))
-    return response
-
-
-def release_admission(_exc=None) -> None:
-    """Where no answer took over the admission (hold_admission_while_answering)."""
-    if g.pop("admitted", False):
-        g.gate.leave(g.pop("interactive", False))
-
-
 def http_error(exc: HTTPException):
     if isinstance(exc, RequestEntityTooLarge):  # a chunked body that outgrew the cap while read
-        return _too_large(request_settings().max_request_bytes)
+        return too_large(request_settings().max_request_bytes)
     response = jsonify({"error": exc.description or exc.name})
     response.status_code = exc.code or 500
     for name, value in exc.get_headers():
@@ -269,48 +190,3 @@ def http_error(exc: HTTPException):
 def unexpected_error(exc: Exception):
     logger.exception("%s %s failed", request.method, request_log.one_line(request.path))
     return jsonify({"error": "internal error (the server log has the details)"}), 500
-
-
-def install_log_redaction(settings) -> redaction.RedactionFilter:
-    """Redact secrets from request dumps, urllib3's request lines and, for the configured keys,
-    from every record that reaches the root handlers (see redaction.py); and keep request data
-    passed to a log line from starting a new one (request_log.OneLineArgs)."""
-    request_log.install_one_line_args()
-    return redaction.install([settings.label_studio_api_key, settings.basic_auth_pass])
-
-
-def _drop_stock_hooks(app: Flask) -> None:
-    """Remove label-studio-ml's body-reading DEBUG hooks and its error handlers (they answer text
-    with str(error): a FileNotFoundError's local path, say)."""
-    app.before_request_funcs.setdefault(None, [])[:] = [
-        f for f in app.before_request_funcs[None] if f.__module__ != "label_studio_ml.api"
-    ]
-    app.after_request_funcs.setdefault(None, [])[:] = [
-        f for f in app.after_request_funcs[None] if f.__module__ != "label_studio_ml.api"
-    ]
-    app.error_handler_spec.setdefault(None, {}).clear()
-
-
-def extend_app(app: Flask, settings) -> Flask:
-    app.extensions[_SETTINGS] = settings
-    app.extensions[_GATE] = PredictGate(settings.predict_concurrency, settings.predict_queue)
-    # Werkzeug enforces it while a chunked body (no Content-Length) is read; guard() checks the header.
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
-    _drop_stock_hooks(app)
-    app.before_request_funcs[None][:0] = [guard]  # first: before anything reads the body
-    app.before_request_funcs[None].append(request_log.log_request)
-    app.after_request_funcs[None].append(request_log.log_response)
-    app.after_request_funcs[None].append(hold_admission_while_answering)
-    app.teardown_request_funcs.setdefault(None, []).append(release_admission)
-    app.register_error_handler(HTTPException, http_error)
-    app.register_error_handler(Exception, unexpected_error)
-
-    app.view_functions["_predict"] = predict_view
-    app.view_functions["_setup"] = setup_view
-    app.view_functions["webhook"] = webhook_view
-    app.view_functions["_train"] = train_view
-    app.view_functions["_is_training"] = is_training_view
-    app.view_functions["get_version"] = versions_view
-    if not any(rule.rule == "/versions" and "GET" in (rule.methods or ()) for rule in app.url_map.iter_rules()):
-        app.add_url_rule("/versions", "get_version", versions_view, methods=["GET"])
-    return app
