@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Creates .venv-tools at the repo root with hadolint and docker-compose (pins in
-# requirements-tools.txt), used by ppocr_v5/tests/test_docker.py. A separate venv because
+# requirements-tools.txt), used by ppocr_v5/tests/test_docker.py and tools/image.sh, and uv,
+# used by `make lock` (tools/lock.sh). A separate venv because
 # docker-compose 1.29.2 needs old PyYAML/jsonschema that the backend's .venv must not get.
 # Idempotent: a stamp holding the hash of the pins and this script makes a re-run a no-op.
 set -euo pipefail
@@ -11,7 +12,7 @@ stamp="$venv/.tools-installed"
 want="$(cat "$reqs" "${BASH_SOURCE[0]}" | sha256sum | cut -d' ' -f1)"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" \
-      && -x "$venv/bin/hadolint" && -x "$venv/bin/docker-compose" ]]; then
+      && -x "$venv/bin/hadolint" && -x "$venv/bin/docker-compose" && -x "$venv/bin/uv" ]]; then
   exit 0
 fi
 
@@ -29,4 +30,5 @@ pin() { grep -E "^$1==" "$reqs"; }
 
 "$venv/bin/hadolint" --version
 "$venv/bin/docker-compose" version --short
+"$venv/bin/uv" --version
 echo "$want" > "$stamp"

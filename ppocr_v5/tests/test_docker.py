@@ -16,7 +16,7 @@ import tempfile
 
 import pytest
 
-from ocr_backend.settings import SERVER_VARIABLES, SETTINGS, env_text
+from ocr_backend.settings import GUNICORN_SETTINGS, SETTINGS, env_text
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ppocr_v5/
 REPO = os.path.dirname(HERE)
@@ -26,7 +26,7 @@ GPU_COMPOSE = os.path.join(HERE, "docker-compose.yml")
 CPU_COMPOSE = os.path.join(HERE, "docker-compose.cpu.yml")
 
 # Which variables each compose file takes from the host (the others keep the image's defaults).
-# Their defaults are not listed here: they are the declarations' (ocr_backend/settings.py) but
+# Their defaults are not listed here: they are the declarations' (ocr_backend/settings/) but
 # for the deliberate container defaults below.
 FORWARDED = (
     "MODEL_VARIANT",
@@ -35,6 +35,7 @@ FORWARDED = (
     "INFERENCE_ENGINE",
     "SCORE_THRESHOLD",
     "DET_SCORE_THRESHOLD",
+    "DET_BOX_THRESHOLD",
     "OUTPUT_TYPE",
     "INCLUDE_TRANSCRIPTION",
     "USE_DOC_ORIENTATION",
@@ -48,7 +49,7 @@ FORWARDED = (
     "BASIC_AUTH_USER",
     "BASIC_AUTH_PASS",
 )
-DECLARED = {**{s.env: env_text(s.default) for s in SETTINGS}, **{v.env: v.default for v in SERVER_VARIABLES}}
+DECLARED = {s.env: env_text(s.default) for s in SETTINGS + GUNICORN_SETTINGS}
 # Deliberate container defaults that differ from the declarations: the GPU flavour runs the
 # server models on Paddle on the first GPU; the CPU flavour spells out what `auto` picks on CPU.
 FLAVOUR_DEFAULTS = {
@@ -183,13 +184,36 @@ def test_dockerfile_installs_through_the_make_script():
         for cmd in re.findall(r"pip install[^&;]*", r):
             assert re.fullmatch(r"pip install -q pip==[\d.]+", cmd.strip()), f"ad-hoc pip install: {cmd}"
     copies = " ".join(instructions("COPY"))
-    assert "requirements*.txt" in copies and "scripts/" in copies
-    # Every file install-deps.sh reads is in the build context (not excluded).
+    assert "requirements*.txt" in copies and "requirements.lock" in copies and "scripts/" in copies
+    # Every file install-deps.sh reads is in the build context (not excluded): the image installs
+    # the runtime lock, exactly as `make` does.
     script = read(os.path.join(HERE, "scripts", "install-deps.sh"))
-    needed = set(re.findall(r"requirements[\w-]*\.txt", script))
-    assert {"requirements.txt", "requirements-nodeps.txt"} <= needed
+    needed = set(re.findall(r"requirements[\w-]*\.(?:txt|lock)", script))
+    assert {"requirements.lock", "requirements-test.lock"} <= needed
     ignored = read(os.path.join(HERE, ".dockerignore")).split()
     assert not any(p.startswith(("requirements", "scripts")) for p in ignored)
+
+
+def test_the_image_is_checked_against_the_lock_after_everything_is_installed():
+    """The last install step ends with scripts/check_lock.py, which fails the build when the
+    image holds anything outside the lock (e.g. a package installed while provisioning)."""
+    runs = instructions("RUN")
+    last_install = max(i for i, r in enumerate(runs) if "install-deps.sh" in r or "provision_models.py" in r)
+    assert "python scripts/check_lock.py" in runs[last_install]
+    assert last_install == len(runs) - 1
+
+
+def test_only_the_steps_that_reach_pypi_get_the_build_secrets():
+    """A proxy's CA and pip.conf reach a build as secrets mounted into one RUN step each, never
+    by COPY or ENV: they must not land in a layer (docs/docker.md)."""
+    mounts = "--mount=type=secret,id=pip_conf --mount=type=secret,id=pip_ca"
+    for run in instructions("RUN"):
+        reaches_pypi = "install-deps.sh" in run and "--package" not in run or "provision_models.py" in run
+        assert (mounts in run) == reaches_pypi, run[:120]
+        if reaches_pypi:
+            assert "PIP_CONFIG_FILE=/run/secrets/pip_conf" in run
+    for args in instructions("COPY") + instructions("ENV") + instructions("ARG"):
+        assert "pip.conf" not in args and "pip_ca" not in args and "PIP_CERT" not in args
 
 
 def test_gpu_paddle_matches_cpu_pin_and_index():
@@ -226,9 +250,6 @@ def test_dockerfile_runs_non_root_gunicorn_with_healthcheck():
     assert argv[:3] == ["gunicorn", "--config", "gunicorn.conf.py"] and argv[-1] == "_wsgi:app"
     assert "--preload" not in argv  # CUDA does not survive fork
     assert "9090" in instructions("EXPOSE")
-    # Worker and thread counts come from the environment through gunicorn.conf.py.
-    conf = read(os.path.join(HERE, "gunicorn.conf.py"))
-    assert 'environ.get("WORKERS"' in conf and 'environ.get("THREADS"' in conf
     envs = " ".join(instructions("ENV"))
     for setting in (
         "MODEL_DIR=/models",
@@ -274,17 +295,6 @@ def test_no_dockerfile_env_contradicts_a_declaration():
             elif name in DECLARED:
                 expected = expected_default(name, flavour) if flavour else DECLARED[name]
                 assert value == expected, f"{stage}: ENV {name}={value} contradicts {expected!r}"
-
-
-def test_gunicorn_defaults_are_the_documented_ones():
-    """gunicorn.conf.py reads these itself; README's table shows SERVER_VARIABLES' defaults."""
-    found = dict(
-        re.findall(
-            r"""environ\.get\(["'](\w+)["'],\s*["']([^"']*)["']\)""", read(os.path.join(HERE, "gunicorn.conf.py"))
-        )
-    )
-    for var in SERVER_VARIABLES:
-        assert found.get(var.env) == var.default, f"gunicorn.conf.py: {var.env} defaults to {found.get(var.env)!r}"
 
 
 def test_dockerignore_keeps_junk_out_of_the_context():
