@@ -46,7 +46,6 @@ DET_OPTIONS = {
 
 
 def child(config, pages, corpus):
-    sys.path.insert(0, os.path.join(common.REPO, "ppocr_v5"))
     import cv2
     import psutil
 

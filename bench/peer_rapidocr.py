@@ -110,8 +110,8 @@ def _transform(model_yml, name):
 
 def same_weights_params():
     """RapidOCR params for the backend's weights and detector settings (read from our own code)."""
+    from ocr_backend.core.catalogue import resolve_model_names
     from ocr_backend.ocr import pipeline_config
-    from ocr_backend.ocr.model_names import resolve_model_names
     from ocr_backend.ocr.weights import resolve_model_dir
     from ocr_backend.settings import Settings
 

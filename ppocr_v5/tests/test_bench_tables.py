@@ -6,18 +6,11 @@ measurements into the figures the README quotes.
 """
 
 import os
-import sys
 
 import pytest
+import run_bench
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench")
-sys.path.insert(0, BENCH)
-try:
-    import run_bench
-
-    import common  # bench/common.py
-finally:
-    sys.path.remove(BENCH)
+import common  # bench/common.py and run_bench.py above: bench/ is on pytest.ini's pythonpath
 
 
 def test_spread_takes_pages_from_every_slice_of_the_index():

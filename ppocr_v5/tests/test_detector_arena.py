@@ -40,7 +40,7 @@ def test_same_detections_as_paddlex_runner():
 
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "INFERENCE_ENGINE": "onnxruntime"}))
     engine.warm_up()
-    det = engine._loaded.pipeline.text_det_model  # noqa: SLF001 - the runner is what is under test
+    det = engine.pipeline.text_det_model
     assert isinstance(det.runner, ArenaReleasingRunner)
     page = cv2.imdecode(np.frombuffer(page_bytes(PAGE), np.uint8), cv2.IMREAD_COLOR)
     released = next(iter(det.predict([page])))["dt_polys"]

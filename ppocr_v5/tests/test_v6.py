@@ -11,9 +11,9 @@ import zipfile
 import cv2
 import pytest
 
+from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.errors import ConfigError
 from ocr_backend.labelstudio.versioning import model_version
-from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.ocr.weights import resolve_model_dir
 from ocr_backend.settings import Settings
 

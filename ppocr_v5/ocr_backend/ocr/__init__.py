@@ -1,1 +1,2 @@
-"""OCR: the PaddleX pipeline, recognisers, model names and weights."""
+"""OCR: the PaddleX pipeline and the runners put in it, recognisers, page reading, weights (model
+names are core/catalogue.py's)."""

@@ -1,13 +1,13 @@
 """The detector on onnxruntime gives its CPU arena back after every run (issue 13, issue 14 D6).
 
-onnxruntime's CPU arena keeps every block it ever grew: after one 4000 px detector input (any image
-whose long side reaches DET_MAX_SIDE_LIMIT) a worker stayed above 3 GB for good, and an ordinary
-page alone left ~400 MB in it. Run with `memory.enable_memory_arena_shrinkage`, the session still
-allocates from its arena during the run (what the arena is for: switched off entirely, detection
-took 12 % longer) and frees the arena's grown regions when the run ends. Measured on corpus pages,
-in turn with the plain arena: the same detection time, hundreds of MB less after each page
-(docs/speed.md, Memory). So every detector run shrinks; `SHRINK_ABOVE_PIXELS` keeps the choice of
-sparing small inputs in one place.
+onnxruntime's CPU arena keeps every block it ever grew: after one detector input at
+DET_MAX_SIDE_LIMIT a worker stayed gigabytes larger for good, and an ordinary page alone left
+hundreds of MB in it. Run with `memory.enable_memory_arena_shrinkage`, the session still allocates
+from its arena during the run (what the arena is for: switched off entirely, detection was slower)
+and frees the arena's grown regions when the run ends: measured on corpus pages, in turn with the
+plain arena, the same detection time and far less memory after each page (docs/speed.md, Memory,
+"The detector gives its arena back after every run"). So every detector run shrinks;
+`SHRINK_ABOVE_PIXELS` keeps the choice of sparing small inputs in one place.
 
 PaddleX keeps its pre- and post-processing: only the runner (PaddleX calls `runner(x=[batch])`) is
 replaced, by one on PaddleX's own session. Recognition is fast_rec's session, whose line inputs are
@@ -22,7 +22,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 # Detector inputs (height x width of the network input) above which the run gives its arena back.
-# 0: every run. Measured: shrinking costs no detection time on a 1240x1754 page (docs/speed.md, Memory).
+# 0: every run. Measured: shrinking costs no detection time on a corpus page (docs/speed.md, Memory).
 SHRINK_ABOVE_PIXELS = 0
 
 

@@ -17,20 +17,24 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ocr_backend.core import tiling, time_budget
+from ocr_backend.core.catalogue import is_rtl, resolve_model_names
 from ocr_backend.errors import ModelUnavailableError
+from ocr_backend.ocr import det_scale
 from ocr_backend.ocr.detector_arena import release_detector_arena
 from ocr_backend.ocr.device import check_device
 from ocr_backend.ocr.engine_lock import EngineLock
 from ocr_backend.ocr.environment import prepare_environment
-from ocr_backend.ocr.fast_rec import ParallelRecognizer
-from ocr_backend.ocr.model_names import is_rtl, resolve_model_names
 from ocr_backend.ocr.openvino_runtime import use_openvino_detector
+from ocr_backend.ocr.orientation import Orientation, load_orientation
 from ocr_backend.ocr.paddlex_result import PageLines, on_uploaded_image, page_lines, to_points
+from ocr_backend.ocr.page_reading import read_page
 from ocr_backend.ocr.pipeline_config import (
     build_pipeline_config,
     engine_arguments,
     missing_model_message,
     official_config,
+    own_orientation_dirs,
+    predict_flags,
     preprocessing_model_dirs,
     uses_doc_preprocessing,
 )
@@ -46,6 +50,7 @@ logger = logging.getLogger(__name__)
 class _Loaded:
     pipeline: Any  # PaddleX's OCR pipeline (untyped)
     recognizer: Recognizer  # chosen once with the pipeline; pages and drawn regions both read with it
+    orientation: Optional[Orientation]  # None: PaddleX's pipeline reads pages (own_orientation_dirs)
 
 
 class OcrEngine:
@@ -72,10 +77,6 @@ class OcrEngine:
         self._lock = EngineLock()
 
     @property
-    def loaded(self) -> bool:
-        return self._loaded is not None
-
-    @property
     def uses_fast_recognition(self) -> bool:
         """Whether the settings let fast_rec read the lines (it does where the recogniser has an ONNX file)."""
         return uses_fast_recognition(self.settings)
@@ -86,6 +87,14 @@ class OcrEngine:
         fast_rec.ParallelRecognizer or recognizers.PaddleXRecognizer. Safe to call from any thread."""
         with self._lock:
             return self._load_locked().recognizer
+
+    @property
+    def pipeline(self):
+        """The PaddleX pipeline these settings build (building it on first use), with the runners
+        put in its modules (detector_arena.py, openvino_runtime.py, recognizers.py): for checks of
+        what was built; predictions go through run()."""
+        with self._lock:
+            return self._load_locked().pipeline
 
     def warm_up(self) -> None:
         """Build the pipeline now (loads the weights) instead of on the first image."""
@@ -129,7 +138,9 @@ class OcrEngine:
             release_detector_arena(pipeline)  # onnxruntime's detector only (detector_arena.py)
             if self.settings.engine == "openvino":  # PaddleX built it on onnxruntime: move the detector
                 use_openvino_detector(pipeline, self.settings.threads(), self.settings.model_dir)
-            self._loaded = _Loaded(pipeline, choose_recognizer(self.settings, pipeline, self._lock))
+            own = own_orientation_dirs(self.settings)
+            orientation = None if own is None else load_orientation(own, self.settings.threads())
+            self._loaded = _Loaded(pipeline, choose_recognizer(self.settings, pipeline, self._lock), orientation)
             time_budget.extend(time.monotonic() - started)  # the build is not the task's time
         return self._loaded
 
@@ -157,8 +168,15 @@ class OcrEngine:
     def _read_page(self, image_bgr: np.ndarray) -> PageLines:
         with self._lock:
             loaded = self._load_locked()
-            if isinstance(loaded.recognizer, ParallelRecognizer):
-                return PageLines(lines=tuple(self._read_fast_locked(loaded, image_bgr)))
+            if loaded.orientation is not None:  # orientation, detector, fast_rec: page_reading.py
+                detector = loaded.pipeline.text_det_model
+                return read_page(
+                    lambda image: det_scale.detect_lines(detector, image, self.settings.det_auto_scale),
+                    loaded.recognizer,
+                    loaded.orientation,
+                    image_bgr,
+                    self.settings.score_threshold,
+                )
             # PaddleX's own recogniser reads inside its pipeline, which also runs the preprocessing
             # modules and word boxes that only it has.
             result = self._predict_locked(loaded.pipeline, image_bgr)
@@ -169,32 +187,9 @@ class OcrEngine:
             word_boxes=self.settings.word_boxes,
         )
 
-    def _read_fast_locked(self, loaded: _Loaded, image_bgr: np.ndarray) -> List[TextLine]:
-        """PaddleX's detector and line crops, then fast_rec's parallel recogniser."""
-        from paddlex.inference.pipelines.components import CropByPolys
-
-        polys = list(next(iter(loaded.pipeline.text_det_model.predict([image_bgr])))["dt_polys"])
-        time_budget.check(f"after detecting {len(polys)} lines, before recognising them")
-        crops = CropByPolys(det_box_type="quad")(image_bgr, polys) if polys else []
-        pairs = [(poly, crop) for poly, crop in zip(polys, crops) if crop.size > 0]
-        texts = loaded.recognizer.recognize([crop for _, crop in pairs])
-        return [
-            TextLine(points=to_points(poly), text=text, score=score)
-            for (poly, _), (text, score) in zip(pairs, texts)
-            if score >= self.settings.score_threshold
-        ]
-
     def _predict_locked(self, pipeline, image_bgr: np.ndarray):
         return next(
-            iter(
-                pipeline.predict(
-                    image_bgr,
-                    use_doc_orientation_classify=self.settings.use_doc_orientation,
-                    use_doc_unwarping=self.settings.use_doc_unwarping,
-                    use_textline_orientation=self.settings.use_textline_orientation,
-                    return_word_box=self.settings.word_boxes,
-                )
-            )
+            iter(pipeline.predict(image_bgr, **predict_flags(self.settings), return_word_box=self.settings.word_boxes))
         )
 
     def _read_strips(self, image_bgr: np.ndarray, limit: int) -> PageLines:
@@ -229,9 +224,9 @@ class OcrEngine:
     def detect(self, image_bgr: np.ndarray) -> List[Tuple[Point, ...]]:
         """Text line polygons of one image (the pipeline's detector settings), no recognition."""
         with self._lock:
-            pipeline = self._load_locked().pipeline
-            result = next(iter(pipeline.text_det_model.predict([image_bgr])))
-        return [to_points(poly) for poly in result["dt_polys"]]
+            detector = self._load_locked().pipeline.text_det_model
+            polys = det_scale.detect_lines(detector, image_bgr, self.settings.det_auto_scale)
+        return [to_points(poly) for poly in polys]
 
 
 _ENGINES: Dict[Settings, OcrEngine] = {}

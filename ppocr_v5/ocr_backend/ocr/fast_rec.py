@@ -1,15 +1,15 @@
 """Line recognition tuned for CPUs: one line at a time, several lines in parallel, narrower input.
 
-Measured on 2 cores (bench/research/FINDINGS.md): PaddleX's batched recogniser pads a batch to its widest
-line, and the activations of a batch of ~1500 px wide lines spill out of the L2 cache, so batch 1
-is cheaper per line; one intra-op thread per line, with as many lines in flight as cores, beats
-two intra-op threads on one line (the per-line tensors are too small to split); and resizing a
-crop to REC_WIDTH_SQUEEZE (default 0.9) of PaddleX's width (recognition cost is linear in width)
-keeps the character error rate within 0.3 points of full width, per language, on clean and on
-scanned pages; 0.75, tuned on clean pages only, broke on scans (bench/squeeze_table.py, the table
-in docs/speed.md). Pre- and post-processing
-follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding with the model's
-own character dictionary), so results match the pipeline's except for the squeeze.
+Why each choice, with the measurements (docs/speed.md, and bench/research/FINDINGS.md sections 2
+and 6): PaddleX's batched recogniser pads a batch to its widest line, and a batch of wide lines
+spills out of the CPU cache, so one line per call is cheaper per line; one intra-op thread per line,
+with as many lines in flight as cores, beats several intra-op threads on one line (the per-line
+tensors are too small to split); and a crop resized to REC_WIDTH_SQUEEZE of PaddleX's width
+(recognition cost is linear in width) keeps the character error rate within issue 13's bound of
+full width, per language, on clean and on scanned pages, where a squeeze tuned on clean pages only
+did not (docs/speed.md, "Recognition width squeeze"; bench/squeeze_table.py). Pre- and
+post-processing follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding
+with the model's own character dictionary), so results match the pipeline's except for the squeeze.
 """
 
 import concurrent.futures
@@ -27,7 +27,7 @@ MAX_WIDTH = 3200  # PaddleX's cap for one line
 
 def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
     """The recogniser on onnxruntime, one intra-op thread per call (fast_rec runs calls in parallel).
-    Also under INFERENCE_ENGINE=openvino: OpenVINO read these lines 1.3x slower (docs/speed.md, OpenVINO)."""
+    Also under INFERENCE_ENGINE=openvino: OpenVINO read these lines slower (docs/speed.md, OpenVINO)."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

@@ -3,8 +3,7 @@
 PaddleX keeps every pre- and post-processing step: the pipeline is built on onnxruntime as usual, then
 the detector's runner (PaddleX calls `runner(x=[batch])`) is replaced by an OpenVINO one. fast_rec's
 lines stay on onnxruntime: on OpenVINO (bench/openvino_lines.py, widths padded to a few shapes) the
-recogniser ran 1.3x slower, pages were no faster and CER moved by up to 0.26 points (docs/speed.md,
-OpenVINO).
+recogniser ran slower, pages were no faster and CER moved (docs/speed.md, OpenVINO).
 Native `openvino`, not onnxruntime's OpenVINO execution provider, whose wheel replaces the pinned
 `onnxruntime`. Precision is pinned to f32: on CPUs with AVX512-BF16/AMX OpenVINO would run bf16,
 which changes recognition outputs (docs/speed.md, OpenVINO). Compiled models are cached under
@@ -70,7 +69,8 @@ class PerThreadRequests:
 
 # Inputs (height x width of the network input) above an ordinary page's (a 150 dpi A4 page is ~2.2 MP):
 # after them the compiled model gives back its intermediate buffers, which it otherwise keeps sized for
-# the largest input it ever saw (a worker stayed ~3.5 GB after one large image: docs/speed.md, Memory).
+# the largest input it ever saw (a worker stayed gigabytes larger after one large image: docs/speed.md,
+# Memory, where the figures are).
 RELEASE_ABOVE_PIXELS = 4_000_000
 
 

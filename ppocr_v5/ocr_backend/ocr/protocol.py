@@ -5,7 +5,7 @@ from typing import List, Protocol, Sequence, Tuple
 
 import numpy as np
 
-from ocr_backend.ocr.model_names import ModelNames
+from ocr_backend.core.catalogue import ModelNames
 from ocr_backend.types import OcrOutput, Point
 
 

@@ -12,7 +12,7 @@ from typing import List, Protocol, Sequence, Tuple
 import numpy as np
 
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
-from ocr_backend.ocr.pipeline_config import uses_doc_preprocessing
+from ocr_backend.ocr.pipeline_config import own_orientation_dirs
 from ocr_backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -39,13 +39,9 @@ class PaddleXRecognizer:
 
 
 def uses_fast_recognition(settings: Settings) -> bool:
-    """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs."""
-    return (
-        settings.engine in ("onnxruntime", "openvino")
-        and not settings.uses_gpu
-        and not settings.word_boxes
-        and not (uses_doc_preprocessing(settings) or settings.use_textline_orientation)
-    )
+    """onnxruntime on CPU without the modules that only PaddleX's own pipeline runs (word boxes,
+    unwarping), the orientation classifiers switched on being local (orientation.py runs them)."""
+    return own_orientation_dirs(settings) is not None
 
 
 class SharedSessionRunner:

@@ -1,0 +1,151 @@
+"""Born-digital PDFs: the text layer against OCR, page by page, both scored against poppler.
+
+For each PDF (default: two Debian manuals no test uses, shared-mime-info's spec and bash-doc's
+bash.pdf, fetched with apt-get download when not installed), every page is rendered at --dpi as
+`import-pdf` renders it, and then:
+  text   its text layer read, checked against OCR on --verify-lines sampled lines (the import's
+         auto mode, real weights), stored, and turned into Label Studio regions as /predict does;
+  ocr    (on --ocr-pages pages spread over the PDF) the backend's OCR of the rendering.
+The two run in turn on the same page (text, ocr, then ocr, text on the next) so the machine's noise
+hits both. Printed: pages/s of each path (rendering included, upload excluded: the e2e suite's
+artifacts/e2e/pdf-text.json has the figure with the upload and Label Studio), and line F1 at IoU
+0.5 / CER against `pdftotext -bbox-layout` for the text layer on all pages, and for both paths on
+the OCR pages, with the load average.
+
+    .venv/bin/python bench/pdf_text_layer.py
+    .venv/bin/python bench/pdf_text_layer.py some.pdf other.pdf --ocr-pages 6
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from common import REPO
+
+sys.path.insert(0, os.path.join(REPO, "ppocr_v5", "tests"))
+sys.path.insert(0, os.path.join(REPO, "ppocr_v5"))
+
+from pdf_support import debian_pdf, poppler_lines, score  # noqa: E402
+
+from ocr_backend.cli import page_source  # noqa: E402
+from ocr_backend.cli.pdf_pages import SCALE_NUDGE, PdfPages  # noqa: E402
+from ocr_backend.core.page_text import from_data, text_lines, to_data, union  # noqa: E402
+from ocr_backend.labelstudio import encode  # noqa: E402
+from ocr_backend.labelstudio.label_config import parse_label_config  # noqa: E402
+from ocr_backend.ocr.engine import OcrEngine  # noqa: E402
+from ocr_backend.settings import Settings  # noqa: E402
+
+HELD_OUT = [
+    ("shared-mime-info", "usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"),
+    ("bash-doc", "usr/share/doc/bash/bash.pdf"),
+]
+CONFIG = """<View><Image name="pdf" valueList="$pages"/><Labels name="label" toName="pdf"><Label value="Text"/>
+</Labels><Polygon name="poly" toName="pdf"/><TextArea name="t" toName="pdf" perRegion="true"/></View>"""
+
+
+def text_path(doc, index, dpi, cap, recognize, verify, tags, settings):
+    page = doc.render(index, dpi, cap, text=True)
+    use, _why = page_source.choose("auto", page.text, page.picture, page.image, recognize, verify)
+    stored = from_data(to_data(page.text if use else None))
+    if stored is None:
+        return page, None
+    lines = text_lines(stored, settings.word_boxes)
+    encode.encode_lines(lines, tags, stored.width, stored.height, settings.output_type, item_index=index)
+    return page, [
+        {"box": list(union([w.box for w in line])), "text": " ".join(w.text for w in line)} for line in stored.lines
+    ]
+
+
+def ocr_path(doc, index, dpi, cap, engine):
+    import numpy as np
+
+    page = doc.render(index, dpi, cap)
+    ocr = engine.run(np.ascontiguousarray(np.asarray(page.image.convert("RGB"))[:, :, ::-1]))
+    return [{"points": [list(p) for p in line.points], "text": line.text} for line in ocr.lines]
+
+
+def boxed(preds):
+    out = []
+    for p in preds:
+        if "box" in p:
+            out.append(p)
+        else:
+            xs, ys = [q[0] for q in p["points"]], [q[1] for q in p["points"]]
+            out.append({"box": [min(xs), min(ys), max(xs), max(ys)], "text": p["text"]})
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("pdfs", nargs="*")
+    ap.add_argument("--dpi", type=float, default=150.0)
+    ap.add_argument("--ocr-pages", type=int, default=4, help="pages per PDF also OCRed (spread over it)")
+    ap.add_argument("--verify-lines", type=int, default=2)
+    ap.add_argument("--out", default=os.path.join(REPO, "bench", "results", "pdf_text_layer.json"))
+    args = ap.parse_args()
+    pdfs = [Path(p) for p in args.pdfs] or [debian_pdf(pkg, path) for pkg, path in HELD_OUT]
+    settings = Settings.from_env()
+    tags = parse_label_config(CONFIG)
+    engine = OcrEngine(settings)
+    t0 = time.perf_counter()
+    engine.warm_up()
+    build = time.perf_counter() - t0
+    scale = args.dpi / 72 * SCALE_NUDGE
+    report = {"dpi": args.dpi, "engine_build_seconds": round(build, 2), "pdfs": {}}
+    for pdf in pdfs:
+        with PdfPages(pdf) as doc:
+            n = len(doc)
+            sample = sorted({int(k * n / args.ocr_pages) for k in range(min(args.ocr_pages, n))})
+            t_text, t_ocr, rows_text, rows_pair_text, rows_pair_ocr, text_pages = 0.0, 0.0, [], [], [], 0
+            for index in range(n):
+                gt = poppler_lines(pdf, index + 1, scale)
+                order = ("text", "ocr") if index % 2 == 0 else ("ocr", "text")
+                for which in order:
+                    if which == "ocr" and index not in sample:
+                        continue
+                    t0 = time.perf_counter()
+                    if which == "text":
+                        _page, preds = text_path(doc, index, args.dpi, settings.max_image_pixels, engine.recognize,
+                                                 args.verify_lines, tags, settings)  # fmt: skip
+                        t_text += time.perf_counter() - t0
+                        text_pages += preds is not None
+                        rows_text.append({"pred": preds or [], "gt": gt})
+                        if index in sample:
+                            rows_pair_text.append(rows_text[-1])
+                    else:
+                        preds = boxed(ocr_path(doc, index, args.dpi, settings.max_image_pixels, engine))
+                        t_ocr += time.perf_counter() - t0
+                        rows_pair_ocr.append({"pred": preds, "gt": gt})
+        figures = {
+            "pages": n,
+            "pages_from_text_layer": text_pages,
+            "text_pages_per_s": round(n / t_text, 2),
+            "ocr_pages": len(sample),
+            "ocr_pages_per_s": round(len(sample) / t_ocr, 3),
+            "text_vs_poppler_all_pages": score(rows_text),
+            "text_vs_poppler_ocr_pages": score(rows_pair_text),
+            "ocr_vs_poppler_ocr_pages": score(rows_pair_ocr),
+            "load_average": os.getloadavg(),
+        }
+        report["pdfs"][os.path.basename(pdf)] = figures
+        keep = ("f1", "cer", "e2e_cer")
+        print(
+            f"{os.path.basename(pdf)}: {n} pages, {text_pages} from the text layer; text layer "
+            f"{figures['text_pages_per_s']} pages/s, OCR {figures['ocr_pages_per_s']} pages/s "
+            f"({figures['text_pages_per_s'] / figures['ocr_pages_per_s']:.0f}x)\n"
+            f"  vs poppler, all pages:  text {[figures['text_vs_poppler_all_pages'][k] for k in keep]}\n"
+            f"  vs poppler, OCR pages:  text {[figures['text_vs_poppler_ocr_pages'][k] for k in keep]}  "
+            f"OCR {[figures['ocr_vs_poppler_ocr_pages'][k] for k in keep]}   (f1, cer, e2e_cer)\n"
+            f"  load average {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as fh:
+        json.dump(report, fh, indent=1)
+
+
+if __name__ == "__main__":
+    main()
