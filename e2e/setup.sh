@@ -4,6 +4,7 @@
 #              the backend's) and Python Playwright, which browser_check.py runs under
 #   chromium   Debian's build (Playwright's own browser download needs a host we cannot reach),
 #              with CJK fonts so Chinese transcriptions render in screenshots
+#   poppler    Debian's poppler-utils (pdftotext), the yardstick of the PDF text-layer tests
 # Idempotent: .venv-ls is rebuilt only when requirements-ls.txt changes; a warm run takes < 1 s.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -38,5 +39,16 @@ if [[ ! -x /usr/bin/chromium ]]; then
   echo "e2e: installing Debian chromium"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
+fi
+# poppler-utils: pdftotext/pdfinfo, the independent text-layer extraction the PDF tests score against.
+if ! command -v pdftotext >/dev/null; then
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "e2e: pdftotext is missing; as root: apt-get install poppler-utils" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  echo "e2e: installing Debian poppler-utils"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null
 fi
 echo "e2e deps ok: $(grep -E '^[a-z]' "$reqs" | tr '\n' ' ')$(/usr/bin/chromium --version 2>/dev/null | head -1)"

@@ -1,24 +1,36 @@
 """`ppocr-v5 import-pdf`: each PDF becomes one multi-page task of a Label Studio project.
 
-Every page is rendered at `--dpi` with PDFium (pdf_pages.py), uploaded into the project as a PNG
-the way Label Studio's own import dialog uploads files (stored, served at /data/upload/..., no task
-made per image), then one task per PDF is created with the page URLs in page order under the
-config's `valueList` key, and the PDF's name, sha256 and page count beside them.
+Every page is rendered at `--dpi` with PDFium (pdf_pages.py; lower when that would exceed the
+backend's MAX_IMAGE_PIXELS, said per page), uploaded into the project as a PNG the way Label
+Studio's own import dialog uploads files (stored, served at /data/upload/..., no task made per
+image), then one task per PDF is created with the page URLs in page order under the config's
+`valueList` key, and the PDF's name, sha256 and page count beside them. A PDF with more pages than
+MAX_PAGES_PER_TASK (which the backend would refuse) becomes several tasks, its parts
+(`pdf_part` k of `pdf_parts`, from page `pdf_first_page`).
 
-Resumable: a PDF whose sha256 is already in a task of the project is skipped, so running the same
-command again imports only what is missing. A PDF that cannot be read (empty, encrypted, corrupt,
-no pages) or that Label Studio refuses is reported by name and skipped; the others go on."""
+Text layer (`--text-layer`, page_source.py): each page whose text layer is usable is stored in
+the task data (service/text_layer.py, TEXT_KEY) in the rendered page's pixels, and the backend
+answers those pages from it instead of OCR; the others are left to OCR as before.
 
-import dataclasses
+Resumable: a PDF (or part) whose sha256 is already in a task of the project is skipped, so running
+the same command again imports only what is missing. A PDF that cannot be read (empty, encrypted,
+corrupt, no pages), that Label Studio refuses, or whose rendering fails in any way (MemoryError
+included) is reported by name and skipped; the others go on."""
+
 import re
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, TextIO, Tuple
+from typing import Callable, Dict, Iterable, List, Optional, Set, TextIO, Tuple
 
+from ocr_backend.cli import page_source
+from ocr_backend.cli.import_report import PdfNotes, Summary
 from ocr_backend.cli.ls_rest import LabelStudioRest, pages_key
 from ocr_backend.cli.pdf_pages import PdfPages, sha256_of
-from ocr_backend.errors import LabelStudioApiError, PdfError
+from ocr_backend.core.page_text import to_data
+from ocr_backend.errors import PdfError
+from ocr_backend.service.text_layer import TEXT_KEY
+from ocr_backend.settings import Settings
 
 DEFAULT_DPI = 150.0
 # Per upload request: well under Label Studio's DATA_UPLOAD_MAX_NUMBER_FILES (100) and
@@ -28,33 +40,7 @@ BATCH_BYTES = 64 << 20
 NAME_KEY = "pdf_name"
 HASH_KEY = "pdf_sha256"
 COUNT_KEY = "pdf_pages"
-
-
-@dataclasses.dataclass
-class Summary:
-    files: int = 0
-    imported: List[Tuple[str, int, int]] = dataclasses.field(default_factory=list)  # name, task id, pages
-    skipped: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-    failed: List[Tuple[str, str]] = dataclasses.field(default_factory=list)
-    pages: int = 0
-    seconds: float = 0.0
-    interrupted: bool = False
-
-    @property
-    def task_ids(self) -> List[int]:
-        return [task for _name, task, _pages in self.imported]
-
-    def report(self) -> str:
-        rate = f", {self.pages / self.seconds:.2f} pages/s" if self.pages and self.seconds > 0 else ""
-        lines = [
-            f"{self.files} PDFs: {len(self.imported)} imported ({self.pages} pages), {len(self.skipped)} skipped, "
-            f"{len(self.failed)} failed in {self.seconds:.1f} s{rate}"
-            + (" (interrupted: run again to resume)" if self.interrupted else "")
-        ]
-        lines += [f"  imported {name}: task {task}, {pages} pages" for name, task, pages in self.imported]
-        lines += [f"  skipped {name}: {why}" for name, why in self.skipped]
-        lines += [f"  failed {name}: {why}" for name, why in self.failed]
-        return "\n".join(lines)
+PART_KEY, PARTS_KEY, FIRST_KEY = "pdf_part", "pdf_parts", "pdf_first_page"
 
 
 def find_pdfs(paths: Iterable[str], summary: Summary) -> List[Path]:
@@ -85,57 +71,86 @@ def import_pdfs(
     dpi: float = DEFAULT_DPI,
     progress: bool = True,
     out: TextIO = sys.stderr,
+    text_layer: str = "auto",
+    verify_lines: int = 2,
+    recognizer: Optional[Callable[[], page_source.Recognize]] = None,
+    settings: Optional[Settings] = None,
 ) -> Summary:
     """Import every PDF under `paths` into `project` (see the module docstring). A bad label config
-    or an unusable key raises (ValueError, LabelStudioApiError) before any PDF is read."""
+    or an unusable key raises (ValueError, LabelStudioApiError) before any PDF is read.
+    `recognizer` builds the OCR that checks text layers in auto mode (default: the backend's
+    engine from the environment's settings, built on first need); `settings` give the limits."""
     if not 10 <= dpi <= 1200:
         raise ValueError(f"--dpi {dpi:g}: use a value between 10 and 1200")
+    if text_layer not in page_source.MODES:
+        raise ValueError(f"--text-layer {text_layer!r}: use one of {', '.join(page_source.MODES)}")
     started = time.monotonic()
-    summary = Summary()
+    settings = settings or Settings.from_env()
+    per_task = settings.max_pages_per_task
+    summary = Summary(dpi=dpi, cap=settings.max_image_pixels)
     key = pages_key(rest.label_config(project))
-    done: Dict[str, int] = {}
+    done: Dict[Tuple[str, int], int] = {}
     for task in rest.iter_tasks(project):
-        digest = task["data"].get(HASH_KEY)
+        digest, part = task["data"].get(HASH_KEY), task["data"].get(PART_KEY, 1)
         if isinstance(digest, str):
-            done.setdefault(digest, task["id"])
+            done.setdefault((digest, part if isinstance(part, int) else 1), task["id"])
     pdfs = find_pdfs(paths, summary)
     summary.files = len(pdfs) + len(summary.failed)
-    todo: List[Tuple[Path, str, int]] = []
+    todo: List[Tuple[Path, str, int, Set[int]]] = []  # pdf, digest, pages, parts already there
     seen: Dict[str, Path] = {}
     for pdf in pdfs:
         try:
             digest = sha256_of(pdf)
+            if digest in seen:
+                summary.skipped.append((pdf.name, f"same content as {seen[digest]}"))
+                continue
+            with PdfPages(pdf) as doc:
+                count = len(doc)
         except OSError as exc:
             summary.failed.append((pdf.name, f"cannot read it ({exc.strerror or exc})"))
             continue
-        if digest in done:
-            summary.skipped.append((pdf.name, f"already imported (task {done[digest]})"))
-        elif digest in seen:
-            summary.skipped.append((pdf.name, f"same content as {seen[digest]}"))
+        except PdfError as exc:
+            summary.failed.append((pdf.name, str(exc)))
+            continue
+        seen[digest] = pdf
+        parts = -(-count // per_task)
+        there = {k for k in range(1, parts + 1) if (digest, k) in done}
+        if len(there) == parts:
+            tasks = ", ".join(str(done[(digest, k)]) for k in sorted(there))
+            summary.skipped.append((pdf.name, f"already imported (task{'s' if parts > 1 else ''} {tasks})"))
         else:
-            try:
-                with PdfPages(pdf) as doc:
-                    todo.append((pdf, digest, len(doc)))
-                seen[digest] = pdf
-            except PdfError as exc:
-                summary.failed.append((pdf.name, str(exc)))
+            todo.append((pdf, digest, count, there))
     print(
         f"project {project}: {len(pdfs)} PDFs, {len(summary.skipped)} already imported, {len(todo)} to import "
-        f"({sum(n for _p, _d, n in todo)} pages at {dpi:g} dpi into ${key})",
+        f"({sum(n for _p, _d, n, _t in todo)} pages at {dpi:g} dpi into ${key}, text layer: {text_layer})",
         file=out,
     )
-    bar = _progress(sum(n for _p, _d, n in todo), progress, out)
+    checker = page_source.Checker(recognizer, verify_lines if text_layer == "auto" else 0, summary.warnings.append)
+    bar = _progress(sum(n for _p, _d, n, _t in todo), progress, out)
     try:
-        for pdf, digest, _count in todo:
+        for pdf, digest, count, there in todo:
+            notes = summary.notes.setdefault(str(pdf), PdfNotes())  # the path: two folders, one name
             try:
-                urls = _upload_pages(rest, project, pdf, digest, dpi, bar.update)
-                data = {key: urls, NAME_KEY: pdf.name, HASH_KEY: digest, COUNT_KEY: len(urls)}
-                (task_id,) = rest.create_tasks(project, [{"data": data}])
-            except (PdfError, LabelStudioApiError) as exc:
-                summary.failed.append((pdf.name, str(exc)))
-                continue
-            summary.imported.append((pdf.name, task_id, len(urls)))
-            summary.pages += len(urls)
+                for part, first, last in _parts(count, per_task):
+                    if part in there:
+                        bar.update(last - first)
+                        continue
+                    span = (first, last)
+                    data = _upload_part(rest, project, pdf, digest, span, dpi, text_layer, checker, notes, summary.cap)
+                    bar.update(last - first)
+                    urls = data.pop("urls")
+                    data.update({key: urls, NAME_KEY: pdf.name, HASH_KEY: digest, COUNT_KEY: len(urls)})
+                    if count > per_task:
+                        parts = -(-count // per_task)
+                        data.update({PART_KEY: part, PARTS_KEY: parts, FIRST_KEY: first + 1})
+                    (task_id,) = rest.create_tasks(project, [{"data": data}])
+                    if count > per_task:
+                        summary.parts[task_id] = f"part {part}/{parts} (pages {first + 1}-{last})"
+                    summary.imported.append((pdf.name, task_id, len(urls)))
+                    summary.note_key[task_id] = str(pdf)
+                    summary.pages += len(urls)
+            except Exception as exc:  # noqa: BLE001 - MemoryError, PDFium, HTTP: this PDF only
+                summary.failed.append((pdf.name, _reason(exc)))
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
@@ -144,23 +159,60 @@ def import_pdfs(
     return summary
 
 
-def _upload_pages(
-    rest: LabelStudioRest, project: int, pdf: Path, digest: str, dpi: float, tick: Callable[[int], object]
-) -> List[str]:
-    """Render and upload one PDF's pages in batches; its page URLs in page order."""
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, MemoryError):
+        return "out of memory while rendering or uploading it (MemoryError); try a lower --dpi"
+    if isinstance(exc, PdfError):
+        return str(exc)
+    text = str(exc)
+    return text if type(exc).__name__ in text or "HTTP" in text else f"{type(exc).__name__}: {text}"
+
+
+def _parts(count: int, per_task: int) -> List[Tuple[int, int, int]]:
+    """(part number from 1, first page index, end page index) of a PDF of `count` pages."""
+    return [(k // per_task + 1, k, min(k + per_task, count)) for k in range(0, count, per_task)]
+
+
+def _upload_part(rest, project, pdf, digest, span, dpi, mode, checker, notes: PdfNotes, cap: int) -> dict:
+    """Render and upload pages span[0]..span[1]-1 of one PDF in batches, then decide each page's
+    source (page_source.py; the OCR check last, on line images kept from the renderings):
+    {"urls": [...]}, and TEXT_KEY with each page's stored text layer (null: OCR) when any has one."""
     urls: List[str] = []
+    layers: List[Optional[dict]] = []
+    pending: Dict[int, page_source.Samples] = {}  # position in the part -> lines for the OCR check
+    whys: List[str] = []
     batch: List[Tuple[str, bytes]] = []
     with PdfPages(pdf) as doc:
-        for index, png, _size in doc.pages(dpi):
-            batch.append((upload_name(pdf, digest, index), png))
+        for index in range(*span):
+            page = doc.render(index, dpi, cap, text=mode != "never")
+            if page.capped:
+                notes.capped.setdefault(round(page.dpi, 1), []).append(index + 1)
+            use, why = page_source.screen(mode, page.text, page.picture)
+            if use is None and page.text is not None and checker.lines > 0:
+                checker.start()
+                pending[len(layers)] = page_source.samples(page.text, page.image, checker.lines)
+            layers.append(to_data(page.text) if use is not False else None)
+            whys.append(why)
+            batch.append((upload_name(pdf, digest, index), page.png))
+            del page
             if len(batch) >= BATCH_FILES or sum(len(b) for _n, b in batch) >= BATCH_BYTES:
                 urls += rest.upload_images(project, batch)
-                tick(len(batch))
                 batch = []
         if batch:
             urls += rest.upload_images(project, batch)
-            tick(len(batch))
-    return urls
+    recognize = checker.recognize() if pending else None
+    for position, (keep, why) in (page_source.verdicts(pending, recognize) if recognize else {}).items():
+        if not keep:
+            layers[position], whys[position] = None, why
+    for position, layer in enumerate(layers):
+        if layer is not None:
+            notes.text_pages += 1
+        else:
+            notes.ocr_pages.setdefault(whys[position], []).append(span[0] + position + 1)
+    data: dict = {"urls": urls}
+    if any(layer is not None for layer in layers):
+        data[TEXT_KEY] = layers
+    return data
 
 
 def _progress(total: int, enabled: bool, out: TextIO):

@@ -1,13 +1,20 @@
-"""PDF pages -> PNG images, with pypdfium2 (PDFium in a wheel: no system poppler or ghostscript).
+"""PDF pages -> PNG images (and their text layer), with pypdfium2 (PDFium in a wheel: no system
+poppler or ghostscript).
 
 A file that cannot be read raises PdfError with a reason meant for the user (empty, encrypted,
-corrupt, no pages); nothing else is raised for a bad file, so one bad PDF never stops a run."""
+corrupt, no pages); nothing else is raised for a bad file, so one bad PDF never stops a run.
+A page is rendered at the asked dpi unless that would exceed `max_pixels` (the backend's
+MAX_IMAGE_PIXELS: a bigger page could never be pre-annotated); then at the largest resolution
+under it, which the caller reports."""
 
+import dataclasses
 import hashlib
 import io
+import math
 from pathlib import Path
-from typing import Iterator, Tuple
+from typing import Iterator, Optional, Tuple
 
+from ocr_backend.core.page_text import PageText
 from ocr_backend.errors import PdfError
 
 POINTS_PER_INCH = 72.0
@@ -59,26 +66,63 @@ class PdfPages:
     def close(self) -> None:
         self._doc.close()
 
-    def render_png(self, index: int, dpi: float) -> Tuple[bytes, Tuple[int, int]]:
-        """Page `index` (0-based) at `dpi`, as PNG bytes (lossless: OCR reads what PDFium drew) and its size."""
+    def render(self, index: int, dpi: float, max_pixels: int = 0, text: bool = False) -> "Rendered":
+        """Page `index` (0-based) at `dpi` (lower if over `max_pixels`; 0: no cap), as PNG (lossless:
+        OCR reads what PDFium drew), with its text layer measured on that rendering if `text`."""
         import pypdfium2 as pdfium
+
+        from ocr_backend.images.pdf_text import picture_share, read_page
 
         try:
             page = self._doc[index]
             try:
-                image = page.render(scale=dpi / POINTS_PER_INCH * SCALE_NUDGE).to_pil()
+                scale = capped_scale(page.get_width(), page.get_height(), dpi / POINTS_PER_INCH, max_pixels)
+                image = page.render(scale=scale * SCALE_NUDGE).to_pil()
+                layer = read_page(page, *image.size) if text else None
+                picture = picture_share(page) if text else 0.0
             finally:
                 page.close()
         except pdfium.PdfiumError as exc:
             raise PdfError(f"page {index + 1} cannot be rendered ({exc})") from None
         buf = io.BytesIO()
         image.save(buf, format="PNG")
-        return buf.getvalue(), image.size
+        capped = scale < dpi / POINTS_PER_INCH
+        return Rendered(index, buf.getvalue(), image.size, scale * POINTS_PER_INCH, capped, layer, picture, image)
 
-    def pages(self, dpi: float) -> Iterator[Tuple[int, bytes, Tuple[int, int]]]:
+    def render_png(self, index: int, dpi: float) -> Tuple[bytes, Tuple[int, int]]:
+        page = self.render(index, dpi)
+        return page.png, page.size
+
+    def pages(self, dpi: float, max_pixels: int = 0, text: bool = False) -> Iterator["Rendered"]:
         for index in range(len(self)):
-            png, size = self.render_png(index, dpi)
-            yield index, png, size
+            yield self.render(index, dpi, max_pixels, text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    index: int
+    png: bytes
+    size: Tuple[int, int]
+    dpi: float  # the resolution it was rendered at
+    capped: bool  # lower than asked: the asked one would exceed the pixel cap
+    text: Optional[PageText]
+    picture: float  # the largest share of the page one image covers
+    image: object  # the PIL image the PNG holds (for checking the text layer against OCR)
+
+
+def capped_scale(width_pt: float, height_pt: float, scale: float, max_pixels: int) -> float:
+    """`scale` (pixels per point), or the largest under it whose rendering (pypdfium2 rounds each
+    side up) has at most `max_pixels` pixels."""
+
+    def pixels(s: float) -> int:
+        return math.ceil(width_pt * s * SCALE_NUDGE) * math.ceil(height_pt * s * SCALE_NUDGE)
+
+    if max_pixels <= 0 or pixels(scale) <= max_pixels:
+        return scale
+    scale = math.sqrt(max_pixels / max(width_pt * height_pt, 1e-9))
+    while pixels(scale) > max_pixels and scale > 1e-6:
+        scale *= 0.999
+    return scale
 
 
 def _reset_last_error() -> None:
