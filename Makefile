@@ -10,18 +10,21 @@ WORKERS ?= 1
 THREADS ?= 8
 export MODEL_DIR
 
-REQS := $(wildcard ppocr_v5/requirements*.txt) ppocr_v5/scripts/install-deps.sh ppocr_v5/pyproject.toml
+REQS := $(wildcard ppocr_v5/requirements*.txt ppocr_v5/requirements*.lock) ppocr_v5/scripts/install-deps.sh \
+	ppocr_v5/pyproject.toml
 DEPS_STAMP := $(VENV)/.deps-installed
 MODELS_STAMP := $(MODEL_DIR)/.provisioned
 
-.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve lint test bench bench-deps load clean
+.PHONY: venv deps models models-v6 cli tools e2e-deps e2e serve lint test test-fast bench bench-deps load clean \
+	lock image image-test image-clean
 
+# pip itself: the Dockerfile's version (the locks hold everything it installs).
 $(VPY):
 	$(PYTHON) -m venv $(VENV)
-	$(VPY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(VPY) -m pip install -q --disable-pip-version-check pip==26.3
 
-# The pinned dependencies, then the package itself (editable: the `ppocr-v5` command and
-# `import ocr_backend` run this checkout's code).
+# The locked dependencies (ppocr_v5/requirements*.lock, hashed), then the package itself
+# (editable: the `ppocr-v5` command and `import ocr_backend` run this checkout's code).
 $(DEPS_STAMP): $(VPY) $(REQS)
 	PYTHON=$(VPY) ppocr_v5/scripts/install-deps.sh --test
 	PYTHON=$(VPY) ppocr_v5/scripts/install-deps.sh --package --editable
@@ -30,8 +33,10 @@ $(DEPS_STAMP): $(VPY) $(REQS)
 deps: $(DEPS_STAMP)
 venv: deps
 
-# The pinned weights are data (weights.json), read by one provisioner: v5 here, v6 below.
-PROVISION := ppocr_v5/scripts/provision_models.py ppocr_v5/scripts/weights.json
+# The pinned weights are data (weights.json), read by one provisioner: v5 (with the two orientation
+# classifiers and their pinned inference.yml files, scripts/model_configs/) here, v6 below.
+PROVISION := ppocr_v5/scripts/provision_models.py ppocr_v5/scripts/weights.json \
+	$(wildcard ppocr_v5/scripts/model_configs/*/inference.yml)
 $(MODELS_STAMP): $(DEPS_STAMP) $(PROVISION)
 	PATH=$(VENV)/bin:$$PATH $(VPY) ppocr_v5/scripts/provision_models.py --set v5 --dest $(MODEL_DIR)
 	touch $@
@@ -54,6 +59,23 @@ cli: deps
 tools:
 	PYTHON=$(PYTHON) tools/install-tools.sh
 
+# Regenerates ppocr_v5/requirements.lock and requirements-test.lock from requirements*.txt with
+# uv (in .venv-tools); UPGRADE=1 lets every pin move to its newest allowed release. Needs PyPI.
+lock: tools
+	PYTHON=$(PYTHON) UPGRADE=$(UPGRADE) tools/lock.sh
+
+# The CPU image (docker-compose.cpu.yml's), built with docker where an engine runs, else with
+# Debian's buildah/podman/debootstrap (installed by tools/image-setup.sh; needs root). image-test
+# starts it as the compose file does and checks it for real (tools/image_checks.py, docs/docker.md).
+image: tools
+	tools/image.sh build
+
+image-test: deps tools
+	tools/image.sh test
+
+image-clean:
+	tools/image.sh clean
+
 # Label Studio 1.23.2 (own venv, .venv-ls) + Playwright + Debian chromium for the end-to-end suite.
 e2e-deps:
 	e2e/setup.sh
@@ -69,7 +91,12 @@ lint: deps
 	cd ppocr_v5 && $(VENV)/bin/mypy
 
 test: deps models models-v6 cli tools e2e-deps lint
-	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest $(PYTEST_ARGS)
+	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest --durations=25 $(PYTEST_ARGS)
+
+# The fast lane: unit and golden tests, no server, no model weights opened (ppocr_v5/tests/fast_lane.py);
+# no lint. A check while editing, never instead of `make test`.
+test-fast: deps models models-v6 tools
+	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest --fast ppocr_v5/tests $(PYTEST_ARGS)
 
 # The RapidOCR yardsticks of make bench only (bench/requirements.txt says why --no-deps).
 BENCH_DEPS_STAMP := $(VENV)/.bench-deps-installed
@@ -82,13 +109,26 @@ bench-deps: $(BENCH_DEPS_STAMP)
 
 # Speed and accuracy over HTTP, with the yardsticks in the same run (RapidOCR on our weights and
 # as shipped, in turn with ours; the ppocr example's configuration): on the clean corpus, then on
-# its scanned copy (accuracy and the RapidOCR ratios only). BENCH_ARGS goes to both runs; the
-# second keeps its corpus, output, no peer and no throughput phases.
+# its scanned copy (accuracy and the RapidOCR ratios only). BENCH_ARGS goes to every run; the
+# later ones keep their corpus, output, no peer and no throughput phases. Then the photographed
+# pages and a 300-dpi copy of the clean corpus (bench/make_300dpi.py writes it under bench/results/),
+# each with orientation off (ours) and on (a second server, in turn); the 300-dpi pages also in
+# turn with their 150-dpi twins (time ratio, F1 of both) and detected at every pixel (DET_AUTO_SCALE=false).
 DEGRADED_CORPUS ?= ../shared/corpus/public-degraded
+PHOTO_CORPUS ?= ../shared/corpus/public-photo
+HIRES_CORPUS := bench/results/corpora/public-300dpi
+ORIENTATION_ON := orientation on:USE_DOC_ORIENTATION=true,USE_TEXTLINE_ORIENTATION=true
 bench: deps models bench-deps
 	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS)
 	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(DEGRADED_CORPUS) \
 		--peer-pages 0 --no-throughput --out bench/results/latest-degraded.json
+	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(PHOTO_CORPUS) \
+		--peer-pages 0 --no-throughput --variant "$(ORIENTATION_ON)" --out bench/results/latest-photo.json
+	$(VPY) bench/make_300dpi.py --dest $(HIRES_CORPUS)
+	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(HIRES_CORPUS) \
+		--twin ../shared/corpus/public --rapidocr none --peer-pages 0 --no-throughput \
+		--variant "$(ORIENTATION_ON)" --variant "every pixel:DET_AUTO_SCALE=false" \
+		--out bench/results/latest-300dpi.json
 
 # Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
 # load.py drives the server with the test suite's helpers (corpus.py, live_server.py).

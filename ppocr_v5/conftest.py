@@ -8,6 +8,7 @@ import threading
 import pytest
 
 from corpus import PUBLIC  # also sets MODEL_DIR for the app before it is imported
+from fast_lane import pytest_addoption, pytest_collection_modifyitems, pytest_configure  # noqa: F401 (--fast)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -2,8 +2,9 @@
 
 This module only wires the pieces of ocr_backend/ together: settings (env, validated once), the
 OCR engine (built lazily, once per process), the request's label config and the image fetcher for
-its Label Studio go into one TaskStep (service/task_step.py: image -> OCR or drawn regions ->
-Label Studio results), which service/predict.py runs over the request's tasks.
+its Label Studio go into one TextLayerStep (service/text_layer.py: the TaskStep of
+service/task_step.py, image -> OCR or drawn regions -> Label Studio results, with pages that carry
+a stored PDF text layer answered from it), which service/predict.py runs over the request's tasks.
 """
 
 import functools
@@ -12,13 +13,13 @@ from typing import List, Optional
 
 from label_studio_ml.model import LabelStudioMLBase
 
-from ocr_backend.images.fetch import ImageFetcher
+from ocr_backend.images.fetchers import FetcherPool
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import get_engine
 from ocr_backend.service.ocr_cache import cache_for
 from ocr_backend.service.predict import predict_tasks
-from ocr_backend.service.task_step import TaskStep
+from ocr_backend.service.text_layer import TextLayerStep
 from ocr_backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,9 @@ def load_settings() -> Settings:
     return settings
 
 
-@functools.lru_cache(maxsize=16)
-def _fetcher(settings: Settings, hostname: str, access_token: str) -> ImageFetcher:
-    # Shared per credentials so connection pools and exchanged PAT access tokens are reused.
-    return ImageFetcher(settings, hostname=hostname, access_token=access_token)
+# One fetcher per credentials, so connection pools and exchanged PAT access tokens are reused;
+# the least recently used of more than 16 is closed (images/fetchers.py).
+_fetcher = FetcherPool(size=16).get
 
 
 class PPOCRv5Backend(LabelStudioMLBase):
@@ -54,6 +54,6 @@ class PPOCRv5Backend(LabelStudioMLBase):
         a `context` with a `result` asks for the text of the regions drawn there (interactive)."""
         tags = parse_label_config(label_config or self.label_config or "", fallback_tags(self.settings))
         cache = cache_for(self.engine, self.settings)
-        step = TaskStep(tags, self.engine, self.settings, self.model_version, context, cache)
+        step = TextLayerStep(tags, self.engine, self.settings, self.model_version, context, cache)
         fetcher = _fetcher(self.settings, self.hostname or "", self.access_token or "")
         return predict_tasks(tasks, step, fetcher.fetch)

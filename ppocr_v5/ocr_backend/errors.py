@@ -46,7 +46,8 @@ class BadRequest(Exception):
 
 
 class ConfigError(ValueError):
-    """A setting has a value we cannot use; the message says how to fix it."""
+    """A setting, or a command's argument or input file, has a value we cannot use; the message
+    says how to fix it (the commands' usage error, exit status 2)."""
 
 
 class ModelUnavailableError(ConfigError):

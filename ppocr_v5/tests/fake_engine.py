@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ocr_backend.ocr.model_names import ModelNames, resolve_model_names
+from ocr_backend.core.catalogue import ModelNames, resolve_model_names
 from ocr_backend.settings import Settings
 from ocr_backend.types import OcrOutput, Point, TextLine
 

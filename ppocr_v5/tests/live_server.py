@@ -1,7 +1,8 @@
 """Real-process test support: a gunicorn server started as `make serve` does, and loopback HTTP
 servers that play image hosts and Label Studio and record what they were sent.
 
-Used by test_reliability_http.py, test_faults.py and bench/load.py.
+Imported by every test, bench/ script and tools/image_checks.py that needs a real server or host
+(a list here went stale as they were added).
 """
 
 import io

@@ -15,8 +15,6 @@ import pytest
 from ocr_backend.cli import annotate, runners
 from ocr_backend.cli.task_worker import Job
 from ocr_backend.errors import ConfigError
-from ocr_backend.labelstudio.versioning import model_version
-from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
 from ocr_backend.types import TextLine
 
@@ -64,8 +62,12 @@ def annotate_with(engine, client, settings, **kwargs):
     return annotate.annotate_project(client, 7, settings, progress=False, engine_factory=lambda s: engine, **kwargs)
 
 
-def test_backend_version_is_what_the_backend_computes(settings):
-    assert annotate.backend_version(settings) == model_version(settings, OcrEngine(settings).names)
+def test_backend_version_is_what_setup_answers(app_client):
+    # Label Studio re-predicts every task whose model_version differs from /setup's: the command's
+    # settings (environment + command line) must give the backend's version.
+    response = app_client.post("/setup", json={"project": "7.1700000000", "schema": POLYGON_CONFIG})
+    assert response.status_code == 200
+    assert annotate.backend_version(annotate.settings_for("", "")) == response.get_json()["model_version"]
 
 
 def test_predicted_tasks_are_skipped_and_failures_listed(settings, engine):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ocr_backend.cli import main as cli_main
-from ocr_backend.cli.export_paddleocr import det_entry, export_tasks, line_crop, val_ids
+from ocr_backend.cli.paddleocr_dataset import det_entry, export_tasks, line_crop, val_ids
 from ocr_backend.core.geometry import page_rotation_matrix, rect_corners
 from ocr_backend.labelstudio.decode import pick_result, regions
 

@@ -13,7 +13,8 @@ from test_image_fetch import PNG, fetcher, start, stop
 
 from ocr_backend.errors import ImageFetchError
 from ocr_backend.images import fetch as fetch_module
-from ocr_backend.images.fetch import backoff_seconds, retry_after_seconds
+from ocr_backend.images import rate_limit
+from ocr_backend.images.rate_limit import backoff_seconds, retry_after_seconds
 
 TIMEOUT = 0.6  # IMAGE_FETCH_TIMEOUT of these tests: the deadline is 5 x this = 3 s
 DEADLINE = TIMEOUT * fetch_module.TOTAL_TIMEOUT_FACTOR
@@ -192,7 +193,7 @@ def rate_limited():
 
 
 def test_429_is_retried_with_backoff_then_succeeds(rate_limited, monkeypatch):
-    monkeypatch.setattr(fetch_module, "BACKOFF_BASE", 0.05)
+    monkeypatch.setattr(rate_limit, "BACKOFF_BASE", 0.05)
     ls = rate_limited(busy=3)
     data = fetcher(ls.server.url, "legacy-token", image_fetch_timeout=2).fetch("/data/upload/1/img.png")
     assert data == PNG
@@ -216,13 +217,13 @@ def test_429_retry_after_beyond_the_deadline_fails_at_once(rate_limited):
 
 
 def test_429_retries_are_bounded(rate_limited, monkeypatch):
-    monkeypatch.setattr(fetch_module, "BACKOFF_BASE", 0.01)
+    monkeypatch.setattr(rate_limit, "BACKOFF_BASE", 0.01)
     ls = rate_limited(busy=1000)
     timed_failure(
         lambda: fetcher(ls.server.url, "legacy-token", image_fetch_timeout=5).fetch("/data/upload/1/img.png"),
-        rf"HTTP 429 \(too many requests\) {fetch_module.RETRIES_429 + 1} times",
+        rf"HTTP 429 \(too many requests\) {rate_limit.RETRIES_429 + 1} times",
     )
-    assert len(ls.times) == fetch_module.RETRIES_429 + 1
+    assert len(ls.times) == rate_limit.RETRIES_429 + 1
 
 
 def test_429_from_another_host_is_not_retried(rate_limited):
@@ -244,6 +245,6 @@ def test_retry_after_forms():
 def test_backoff_is_jittered_and_capped():
     for attempt in range(1, 12):
         waits = [backoff_seconds(attempt) for _ in range(200)]
-        bound = min(fetch_module.BACKOFF_CAP, fetch_module.BACKOFF_BASE * 2 ** (attempt - 1))
+        bound = min(rate_limit.BACKOFF_CAP, rate_limit.BACKOFF_BASE * 2 ** (attempt - 1))
         assert all(0 <= w <= bound for w in waits)
         assert len(set(waits)) > 100  # jitter: not all the same

@@ -5,12 +5,16 @@ Each folder of golden/ is one request as Label Studio sends it and the whole ans
   task.json      the tasks; "{images}/x.png" stands for a data: URI of golden/images/x.png
   context.json   params.context of an interactive request (the regions the annotator drew); optional
   engine.json    what the fake engine answers (fake_engine.FakeEngine.from_spec); optional: finds nothing
-  expected.json  the response body, {"results": [...], "model_version": ...}
+  expected.json  the response body, {"results": [...], "model_version": "<model_version>"}
   log.txt        lines the log must hold (a task that failed names its id and the reason); optional
 Only the engine is fake (PaddleX is not what these pin down); the app, model.py, the fetcher, the
 decoder and the encoder are the real ones, with the default settings whatever the environment says.
 Ids of new regions are random: they are compared as new-1, new-2, ... in order of appearance (ids
 of drawn regions are the annotator's and must come back as they are). Floats compare to 4 decimals.
+Every model_version (the answer's and each prediction's) is checked in one place, against what
+/setup answers and versioning.model_version gives for the settings used, and then stands as
+"<model_version>": a setting that changes the version (a digest of every prediction setting)
+does not rewrite every expected.json.
 
 UPDATE_GOLDEN=1 rewrites expected.json from the current answers: review the diff, it is the truth.
 """
@@ -25,7 +29,8 @@ import re
 import pytest
 from label_studio_ml import api as stock
 
-from ocr_backend.ocr.model_names import ModelNames
+from ocr_backend.core.catalogue import ModelNames
+from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.settings import Settings
 
@@ -37,6 +42,8 @@ IMAGES = os.path.join(GOLDEN, "images")
 CASES = sorted(name for name in os.listdir(GOLDEN) if os.path.isfile(os.path.join(GOLDEN, name, "config.xml")))
 UPDATE = os.environ.get("UPDATE_GOLDEN", "") not in ("", "0")
 NEW_ID = re.compile(r"[0-9a-f]{10}")  # encode.new_region_ids
+PROJECT = "1.1700000000"
+MODEL_VERSION = "<model_version>"  # stands for the backend's version in expected.json
 
 
 def _read(case, name, default=None):
@@ -59,8 +66,19 @@ def _with_images(value):
     return value
 
 
+def check_model_version(body, settings, engine, setup_version):
+    """The one check of model_version: /setup's answer is the version of the settings and models
+    used, and the answer and every prediction in it carry exactly that (Label Studio re-predicts a
+    task whose prediction's version differs from /setup's)."""
+    assert setup_version == model_version(settings, engine.names)
+    assert body.get("model_version") == setup_version
+    for index, prediction in enumerate(body.get("results", ())):
+        assert prediction.get("model_version") == setup_version, f"prediction {index}"
+
+
 def normalise(body, drawn_ids):
-    """The response with new region ids renamed in order of appearance and floats rounded."""
+    """The response with new region ids renamed in order of appearance, floats rounded and every
+    model_version (checked by check_model_version) standing as MODEL_VERSION."""
     names = {}
 
     def rename(rid):
@@ -76,7 +94,13 @@ def normalise(body, drawn_ids):
             return [walk(v) for v in value]
         return round(value, 4) if isinstance(value, float) else value
 
+    def version(holder):
+        if "model_version" in holder:
+            holder["model_version"] = MODEL_VERSION
+
+    version(body)
     for prediction in body.get("results", ()):
+        version(prediction)
         for item in prediction.get("result", ()):
             item["id"] = rename(item["id"])
     return walk(body)
@@ -121,8 +145,8 @@ def dumps(value, level=0):
 def fresh_backend(monkeypatch):
     """The app's next request builds its model instance anew, on the default settings, with the
     engine this test sets (the stock app keeps one instance per process; it comes back afterwards)."""
-    holder = {}
     settings = Settings()
+    holder = {"settings": settings}
     monkeypatch.setattr(model, "load_settings", lambda: settings)
     monkeypatch.setattr(model, "get_engine", lambda s: holder["engine"])
     monkeypatch.setattr(type(stock._manager), "_current_model", None)
@@ -132,18 +156,23 @@ def fresh_backend(monkeypatch):
 @pytest.mark.parametrize("case", CASES)
 def test_golden(case, app_client, fresh_backend, caplog):
     caplog.set_level(logging.INFO)  # whatever LOG_LEVEL says: log.txt may name INFO lines
-    fresh_backend["engine"] = FakeEngine.from_spec(_read(case, "engine.json", {}))
+    engine = fresh_backend["engine"] = FakeEngine.from_spec(_read(case, "engine.json", {}))
     context = _read(case, "context.json")
+    config = _read(case, "config.xml")
     body = {
         "tasks": _with_images(_read(case, "task.json")),
-        "project": "1.1700000000",
-        "label_config": _read(case, "config.xml"),
+        "project": PROJECT,
+        "label_config": config,
         "params": {"context": context},
     }
     response = app_client.post("/predict", data=json.dumps(body), content_type="application/json")
     assert response.status_code == 200, response.get_data(as_text=True)
+    setup = app_client.post("/setup", json={"project": PROJECT, "schema": config})
+    assert setup.status_code == 200, setup.get_data(as_text=True)
+    answer = response.get_json()
+    check_model_version(answer, fresh_backend["settings"], engine, setup.get_json()["model_version"])
     drawn_ids = {item["id"] for item in (context or {}).get("result", ())}
-    got = normalise(response.get_json(), drawn_ids)
+    got = normalise(answer, drawn_ids)
     expected_path = os.path.join(GOLDEN, case, "expected.json")
     if UPDATE:
         with open(expected_path, "w", encoding="utf-8") as f:

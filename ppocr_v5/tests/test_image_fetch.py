@@ -548,6 +548,18 @@ def test_safe_url_strips_credentials_and_query():
     assert len(safe_url("http://h/" + "a" * 500)) <= 201
 
 
+def test_a_fetcher_closed_by_the_pool_still_serves_the_request_that_holds_it(ls):
+    from ocr_backend.images.fetchers import FetcherPool
+
+    pool = FetcherPool(size=1)
+    settings = Settings(label_studio_url=ls.url, label_studio_api_key=PAT, image_fetch_timeout=3.0)
+    held = pool.get(settings, "", "")
+    assert held.fetch("/data/upload/1/img.png") == PNG
+    pool.get(Settings(label_studio_url=ls.url, label_studio_api_key=LEGACY, image_fetch_timeout=3.0), "", "")
+    assert held.fetch("/data/upload/1/img.png") == PNG  # evicted and closed, yet usable to the end
+    pool.close()
+
+
 def test_one_fetcher_serves_many_threads(ls):
     f = fetcher(ls.url, PAT)
     results, errors = [], []

@@ -55,7 +55,7 @@ def test_every_geometry_tag_kind_is_understood(tag, shape):
     assert len({it["id"] for it in items}) == 1
 
 
-def test_output_type_picks_between_two_geometry_tags():
+def test_output_type_picks_the_geometry_tag_lines_are_written_to():
     tags = parse_label_config(config('<Polygon name="p" toName="image"/><Rectangle name="r" toName="image"/>'))
     assert by_type(encode.encode_lines([STRAIGHT], tags, W, H, "rectangle"))["rectangle"]["from_name"] == "r"
     assert by_type(encode.encode_lines([STRAIGHT], tags, W, H, "polygon"))["polygon"]["from_name"] == "p"

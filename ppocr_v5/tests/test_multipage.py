@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 import pytest
 
-from ocr_backend.cli.export_paddleocr import _guess_image_key, export_tasks
+from ocr_backend.cli.export_paddleocr import guess_image_key
+from ocr_backend.cli.paddleocr_dataset import export_tasks
 from ocr_backend.errors import LabelConfigError, TaskError
 from ocr_backend.images import crops
 from ocr_backend.labelstudio import decode
@@ -59,9 +60,10 @@ class PageHost:
     """A fetch function serving named pages (URL -> bytes; a missing one is an HTTP 404), counting
     the fetches in flight at once."""
 
-    def __init__(self, pages, delay=0.0):
+    def __init__(self, pages, delay=0.0, delays=None):
         self.pages = dict(pages)
         self.delay = delay
+        self.delays = dict(delays or {})  # URL -> seconds, instead of `delay`, for that page only
         self.fetched = []
         self.in_flight = 0
         self.most_in_flight = 0
@@ -73,8 +75,9 @@ class PageHost:
             self.most_in_flight = max(self.most_in_flight, self.in_flight)
             self.fetched.append(url)
         try:
-            if self.delay:
-                time.sleep(self.delay)
+            delay = self.delays.get(url, self.delay)
+            if delay:
+                time.sleep(delay)
             if url not in self.pages:
                 raise predict.TaskError(f"HTTP 404 for {url}")
             return self.pages[url]
@@ -215,6 +218,21 @@ def test_pages_are_fetched_ahead_within_the_bounded_window():
     assert 2 <= host.most_in_flight <= predict.PREFETCH
 
 
+@pytest.mark.parametrize("split", [[4], [1, 2, 1]], ids=["one-task", "three-tasks"])
+def test_a_page_never_waits_for_pixel_budget_held_by_the_pages_fetched_after_it(split, caplog):
+    # Issue 18, D4: four 1.2 MP pages, a 3 MP budget, the first page arriving last. Pages 1 and 2,
+    # fetched ahead (of the same task or the next ones), must not take the budget page 0 needs
+    # while the batch waits for page 0: that lost the whole document after TASK_TIME_BUDGET.
+    caplog.set_level(logging.WARNING)
+    names = iter(f"p{i}" for i in range(4))
+    tasks = [{"id": n, "data": {"pages": [next(names) for _ in range(size)]}} for n, size in enumerate(split)]
+    host = PageHost({f"p{i}": png(1200, 1000) for i in range(4)}, delays={"p0": 0.5})
+    step = step_for(IMAGE_PIXELS_IN_FLIGHT="3000000", TASK_TIME_BUDGET="8")
+    got = predict.predict_tasks(tasks, step, host.fetch)
+    assert [[i["item_index"] for i in one["result"][::2]] for one in got] == [list(range(size)) for size in split]
+    assert "skipped" not in caplog.text and "no prediction" not in caplog.text
+
+
 def test_a_single_image_config_still_fails_the_task_on_its_image(caplog):
     caplog.set_level(logging.WARNING)
     config = '<View><Image name="i" value="$image"/><Polygon name="p" toName="i"/></View>'
@@ -245,6 +263,29 @@ def test_interactive_on_page_k_crops_page_k_and_fetches_only_it(caplog):
     assert "task 3: regions drawn on pages 7, which the task does not have; skipped" in caplog.text
 
 
+@pytest.mark.parametrize("index", [-1, "1", 1.0, True, [1]], ids=repr)
+def test_a_region_whose_item_index_is_not_a_page_number_costs_only_itself(index, caplog):
+    # Issue 18, D11: such a region was read from page 0 and answered as page 0.
+    caplog.set_level(logging.WARNING)
+    host = PageHost({"p0": png(200, 100), "p1": png(300, 600)})
+    value = {"x": 10, "y": 10, "width": 50, "height": 5, "rotation": 0, "rectanglelabels": ["Text"]}
+    drawn = {"type": "rectanglelabels", "from_name": "labels", "to_name": "pdf", "value": value}
+    context = {"result": [dict(drawn, id="bad", item_index=index), dict(drawn, id="good", item_index=1)]}
+    (got,) = predict.predict_tasks(
+        [{"id": 3, "data": {"pages": ["p0", "p1"]}}], step_for(engine=FakeEngine(), context=context), host.fetch
+    )
+    assert host.fetched == ["p1"]
+    assert [(i["id"], i["item_index"]) for i in got["result"]] == [("good", 1), ("good", 1)]
+    assert f"task 3: region bad: item_index {index!r} is not a page number; skipped" in caplog.text
+    # Read page by page (interactive, export), or as a single image: never on a page.
+    result = context["result"]
+    assert [r.id for r in decode.regions(result, 100, 100, page=0)] == []
+    assert [r.id for r in decode.regions(result, 100, 100, page=1)] == ["good"]
+    caplog.clear()
+    assert [r.id for r in decode.regions(result, 100, 100)] == ["good"]
+    assert f"region bad: item_index {index!r} is not a page number; skipped" in caplog.text
+
+
 # --- annotate and export ------------------------------------------------------------------------------
 
 
@@ -264,7 +305,7 @@ def test_annotate_writes_one_prediction_per_multi_page_task(monkeypatch):
     assert engine.runs == 1  # the broken page was skipped, not OCRed
 
 
-def test_export_writes_one_image_and_its_crops_per_page(tmp_path):
+def test_export_writes_one_image_and_its_crops_per_page(tmp_path, caplog):
     pages = {"a.png": np.full((100, 200, 3), 255, np.uint8), "b.png": np.full((300, 100, 3), 255, np.uint8)}
     for image in pages.values():
         cv2.rectangle(image, (10, 10), (60, 30), (0, 0, 0), -1)
@@ -278,6 +319,7 @@ def test_export_writes_one_image_and_its_crops_per_page(tmp_path):
         ]
 
     result = region("r0", 0, "on a", 5, 10) + region("r1", 1, "on b", 10, 5) + region("r2", 1, "also b", 10, 50)
+    result += region("r3", "1", "on no page", 10, 70)  # D11: not on page 0, nor on page 1
     task = {"id": 4, "data": {"pages": ["/data/upload/1/a.png", "/data/upload/1/b.png", "/data/upload/1/gone.png"]}}
     task["annotations"] = [{"id": 1, "result": result}]
 
@@ -290,6 +332,7 @@ def test_export_writes_one_image_and_its_crops_per_page(tmp_path):
     summary = export_tasks([task], str(tmp_path), load, "pages", val_fraction=0.0)
     assert (summary.images, summary.det_regions, summary.rec_crops) == (2, 3, 3)
     assert summary.failed == [(4, "page 2: FileNotFoundError: gone.png")]
+    assert "task 4: region r3: item_index '1' is not a page number; not exported" in caplog.text
     det = dict(line.split("\t") for line in (tmp_path / "det_gt_train.txt").read_text().splitlines())
     assert sorted(det) == ["images/4-a-p0.png", "images/4-b-p1.png"]
     assert [r["transcription"] for r in json.loads(det["images/4-b-p1.png"])] == ["on b", "also b"]
@@ -306,8 +349,8 @@ def test_export_finds_the_page_list_key_of_a_json_export():
         {"id": 1, "data": {"pages": ["/data/upload/1/a.png", "/data/upload/1/b.png"], "name": "doc.pdf"}},
         {"id": 2, "data": {"pages": ["/data/upload/1/c.png"], "name": "other.pdf"}},
     ]
-    assert _guess_image_key(tasks) == "pages"
-    assert _guess_image_key([{"data": {"image": "/data/upload/1/a.png"}}]) == "image"
+    assert guess_image_key(tasks) == "pages"
+    assert guess_image_key([{"data": {"image": "/data/upload/1/a.png"}}]) == "image"
 
 
 # --- drawn regions: D7 and D10 ------------------------------------------------------------------------

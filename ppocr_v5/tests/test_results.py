@@ -1,3 +1,6 @@
+import re
+
+from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.encode import encode_lines, new_region_ids, prediction
 from ocr_backend.labelstudio.label_config import parse_label_config
 from ocr_backend.ocr.engine import TextLine
@@ -67,9 +70,11 @@ def test_configured_label_is_used_when_the_config_has_it():
     assert {tuple(i["value"]["labels"]) for i in items if i["type"] == "labels"} == {("Handwriting",)}
 
 
-def test_region_ids_never_collide():
-    ids = new_region_ids(5000)
-    assert len(set(ids)) == 5000
+def test_region_ids_never_collide(monkeypatch):
+    assert all(re.fullmatch("[0-9a-f]{10}", i) for i in new_region_ids(50))
+    draws = iter(["a1b2c3d4e5", "a1b2c3d4e5", "ffffffffff", "a1b2c3d4e5", "0123456789"])
+    monkeypatch.setattr(encode.secrets, "token_hex", lambda nbytes: next(draws))
+    assert new_region_ids(3) == ["a1b2c3d4e5", "ffffffffff", "0123456789"]  # a repeated draw is redrawn
 
 
 def test_prediction_carries_mean_score_and_version():

@@ -1,15 +1,19 @@
-"""model_version changes exactly when a setting declared affects_predictions changes (settings.py).
+"""model_version changes exactly when a setting declared affects_predictions changes (settings/).
 
 Generated from the declarations: a new setting is covered the day it is declared, and a new kind
 of setting fails here until the test knows another valid value for it."""
 
+import os
+import re
+import subprocess
+import sys
+
 import pytest
 
+from ocr_backend.core.catalogue import VERSION_VARIANTS, resolve_model_names
 from ocr_backend.labelstudio.versioning import model_version, prediction_values
-from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.settings import (
     SETTINGS,
-    VERSION_VARIANTS,
     Choice,
     Device,
     Flag,
@@ -33,6 +37,7 @@ BASE_ENV = {
     "BASIC_AUTH_PASS": "p",
 }
 BASE = Settings.from_env(BASE_ENV)
+PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def version(env):
@@ -97,5 +102,26 @@ def test_version_format_is_kept():
     name = version({})
     prefix, _, digest = name.rpartition("-")
     assert prefix == "ppocr_v5-PP-OCRv5_mobile_det+PP-OCRv5_mobile_rec-polygon"
-    assert len(digest) == 8 and int(digest, 16) >= 0
-    assert version({}) == name  # stable across calls (and processes: no hash() of str involved)
+    assert re.fullmatch("[0-9a-f]{8}", digest)
+
+
+def test_version_is_the_same_in_every_process():
+    # Workers and restarts must agree (Label Studio re-predicts otherwise): nothing in the digest
+    # may depend on str hashing, which differs per process.
+    code = (
+        "from ocr_backend.labelstudio.versioning import model_version; from ocr_backend.settings import Settings; "
+        "from ocr_backend.core.catalogue import resolve_model_names as names; s = Settings.from_env({}); "
+        "print(model_version(s, names(s.model_variant, s.ocr_lang)))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=PACKAGE_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert seen == {version({})}

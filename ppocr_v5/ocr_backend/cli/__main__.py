@@ -1,4 +1,4 @@
-"""`python -m cli` (from ppocr_v5/) runs the same command as .venv/bin/ppocr-v5."""
+"""`python -m ocr_backend.cli` runs the same command as .venv/bin/ppocr-v5."""
 
 import sys
 

@@ -17,11 +17,11 @@ from typing import Callable, Dict, List, Optional, Set, TextIO, Tuple
 
 from ocr_backend.cli import ls_project, runners
 from ocr_backend.cli.task_worker import EngineFactory, Job, Outcome
+from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.errors import RunAborted
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import OcrEngine
-from ocr_backend.ocr.model_names import resolve_model_names
 from ocr_backend.settings import Settings, label_studio_url
 
 

@@ -6,12 +6,14 @@ they travel to worker processes and Ray actors."""
 
 from typing import Dict, Iterator, Set
 
+from ocr_backend.errors import ConfigError
+
 PAGE_SIZE = 100
 
 
 def connect(url: str, api_key: str):
     if not url or not api_key:
-        raise ValueError(
+        raise ConfigError(
             "a Label Studio URL and API key are needed: pass --url and --api-key or set "
             "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY"
         )

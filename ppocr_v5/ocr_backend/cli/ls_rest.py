@@ -12,7 +12,7 @@ from typing import Any, Dict, Iterator, List, Sequence, Tuple
 import requests
 
 from ocr_backend.core.urls import parse_url
-from ocr_backend.errors import LabelStudioApiError, LabelStudioAuthError
+from ocr_backend.errors import ConfigError, LabelStudioApiError, LabelStudioAuthError
 from ocr_backend.images.ls_auth import LabelStudioAuth
 from ocr_backend.settings import label_studio_url
 
@@ -22,7 +22,7 @@ PAGE_SIZE = 100
 class LabelStudioRest:
     def __init__(self, url: str, api_key: str, timeout: float = 300.0):
         if not url or not api_key:
-            raise ValueError(
+            raise ConfigError(
                 "a Label Studio URL and API key are needed: pass --url and --api-key or set "
                 "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY"
             )
@@ -118,12 +118,12 @@ def pages_key(label_config: str) -> str:
     try:
         root = ET.fromstring(label_config)
     except ET.ParseError as exc:
-        raise ValueError(f"the project's label config is not XML ({exc})") from None
+        raise ConfigError(f"the project's label config is not XML ({exc})") from None
     for tag in root.iter():
         value = (tag.get("valueList") or "").strip()
         if tag.tag == "Image" and value.startswith("$") and len(value) > 1:
             return value[1:]
-    raise ValueError(
+    raise ConfigError(
         'the project\'s label config has no <Image valueList="$pages"> (the multi-page document '
         "template): a PDF becomes one task with a list of page images, which only such an Image shows"
     )

@@ -1,4 +1,5 @@
-"""Entry point of the `ppocr-v5` command (installed into .venv/bin by `make cli`)."""
+"""Entry point of the `ppocr-v5` command: the package's console script (pyproject.toml), installed
+into .venv/bin with the package by `make deps` (`make cli` is another name for it)."""
 
 import argparse
 import logging
@@ -6,7 +7,7 @@ import os
 import sys
 
 from ocr_backend import redaction
-from ocr_backend.errors import ConfigError, LabelStudioApiError
+from ocr_backend.errors import ConfigError, LabelConfigError, LabelStudioApiError
 from ocr_backend.settings import label_studio_url
 
 EXIT_FAILED_TASKS = 1
@@ -19,6 +20,14 @@ def _connection_args(parser):
     parser.add_argument(
         "--api-key", default="", help="legacy token or Personal Access Token (default: $LABEL_STUDIO_API_KEY)"
     )
+
+
+def _dpi(raw: str) -> float:
+    """--dpi as import_pdf.import_pdfs takes it (10 to 1200), refused as a usage error here."""
+    value = float(raw)
+    if not 10 <= value <= 1200:
+        raise argparse.ArgumentTypeError(f"{raw}: use a value between 10 and 1200")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,7 +89,19 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="PDF files, or folders searched for *.pdf")
     imp.add_argument("--project", type=int, required=True, help='project id (its config needs <Image valueList="$…">)')
     _connection_args(imp)
-    imp.add_argument("--dpi", type=float, default=150.0, help="rendering resolution of the pages (default 150)")
+    imp.add_argument("--dpi", type=_dpi, default=150.0, help="rendering resolution of the pages (default 150)")
+    imp.add_argument(
+        "--text-layer",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="pages from the PDF's own text layer: auto (default: where usable), always, never (all OCR)",
+    )
+    imp.add_argument(
+        "--verify-lines",
+        type=int,
+        default=2,
+        help="auto: lines per page OCR reads to check the text layer against (default 2; 0: no check)",
+    )
     imp.add_argument(
         "--annotate", action="store_true", help="pre-annotate the new tasks right after (as `ppocr-v5 annotate`)"
     )
@@ -101,7 +122,7 @@ def main(argv=None) -> int:
         if args.command == "import-pdf":
             return _import_pdf(args)
         return _export(args)
-    except (ConfigError, ValueError, LabelStudioApiError) as exc:
+    except (ConfigError, LabelConfigError, LabelStudioApiError) as exc:  # the user's to fix; anything else: a bug
         print(f"ppocr-v5 {args.command}: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -110,7 +131,7 @@ def _annotate(args) -> int:
     from ocr_backend.cli import annotate, ls_project
 
     if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise ConfigError("--workers must be at least 1")
     settings = annotate.settings_for(args.url, args.api_key)
     client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
     summary = annotate.annotate_project(
@@ -133,13 +154,19 @@ def _import_pdf(args) -> int:
     from ocr_backend.cli.ls_rest import LabelStudioRest
 
     if args.workers < 1:
-        raise ValueError("--workers must be at least 1")
+        raise ConfigError("--workers must be at least 1")
     url = label_studio_url("--url", args.url or os.environ.get("LABEL_STUDIO_URL", ""))
     key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY", "")
     if args.annotate:
         annotate.settings_for(url, key)  # bad OCR settings stop the run before anything is uploaded
     summary = import_pdf.import_pdfs(
-        LabelStudioRest(url, key), args.project, args.paths, dpi=args.dpi, progress=not args.no_progress
+        LabelStudioRest(url, key),
+        args.project,
+        args.paths,
+        dpi=args.dpi,
+        progress=not args.no_progress,
+        text_layer=args.text_layer,
+        verify_lines=args.verify_lines,
     )
     print(summary.report(), file=sys.stderr)
     if summary.interrupted:

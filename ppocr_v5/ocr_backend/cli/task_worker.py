@@ -14,7 +14,7 @@ from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.protocol import Engine
-from ocr_backend.service.task_step import TaskStep
+from ocr_backend.service.text_layer import TextLayerStep
 from ocr_backend.settings import Settings
 
 EngineFactory = Callable[[Settings], Engine]
@@ -44,7 +44,7 @@ class TaskAnnotator:
 
     def __init__(self, job: Job):
         self.job = job
-        self.step = TaskStep(
+        self.step = TextLayerStep(
             parse_label_config(job.label_config, fallback_tags(job.settings)),
             job.engine_factory(job.settings),
             job.settings,

@@ -1,1 +1,1 @@
-"""Pure code: geometry, reading order, tiling and the one strict URL reader. No I/O, no models."""
+"""Pure code: geometry, reading order, tiling, the one strict URL reader, the PP-OCR catalogue. No I/O, no models."""

@@ -10,7 +10,7 @@ connecting with another is how a key leaks (issue 14, D1). So:
     signs in the host and anything else two parsers could read differently;
   * callers fetch `Url.geturl()`, a canonical spelling rebuilt from the parsed parts, which
     urllib3 is checked to read as the same scheme, host and port before it is used.
-The HTTP session (image_fetch) then re-checks, with urllib3's own parser, every request that
+The HTTP session (images/ssrf.py) then re-checks, with urllib3's own parser, every request that
 carries a credential just before it is sent.
 """
 

@@ -52,7 +52,7 @@ class PixelBudget:
                 if left <= 0:
                     raise ImageBudgetError(
                         f"waited {wait:g} s for {pixels} pixels of the worker's image budget "
-                        f"(IMAGE_PIXELS_IN_FLIGHT={self.capacity}, {self.used} in use by other tasks)"
+                        f"(IMAGE_PIXELS_IN_FLIGHT={self.capacity}, {self.used} in use by other images)"
                     )
                 self._cond.wait(left)
             self.used += pixels
@@ -68,6 +68,61 @@ class PixelBudget:
         """Give `pixels` back when `array` (and every view of it) is garbage."""
         weakref.finalize(array, self.release, pixels)
         return array
+
+
+class Turn:
+    """One load's place in an `InOrder` queue: stands in for the budget in decode_image."""
+
+    def __init__(self, budget: PixelBudget, before: Optional["Turn"]):
+        self.budget = budget
+        self._before = before
+        self._ended = threading.Event()
+
+    def acquire(self, pixels: int, wait: float) -> None:
+        """Wait until every earlier turn has taken its pixels or ended, then take `pixels`; the
+        whole wait is at most `wait` seconds."""
+        give_up = time.monotonic() + wait
+        try:
+            before = self._before
+            if before is not None and not before._ended.wait(wait):
+                raise ImageBudgetError(
+                    f"waited {wait:g} s for an earlier page of the request to take its share of the worker's "
+                    f"image budget (IMAGE_PIXELS_IN_FLIGHT={self.budget.capacity})"
+                )
+            self.budget.acquire(pixels, max(0.0, give_up - time.monotonic()))
+        finally:
+            self.end()
+
+    def end(self) -> None:
+        """Let the next turn go: called once this load has its pixels, failed, or needs none (a
+        cache hit, a failed download, a load cancelled before it ran). Idempotent."""
+        self._before = None  # a long request must not keep a chain of every turn alive
+        self._ended.set()
+
+    def release(self, pixels: int) -> None:
+        self.budget.release(pixels)
+
+    def hold_until_freed(self, array: np.ndarray, pixels: int) -> np.ndarray:
+        return self.budget.hold_until_freed(array, pixels)
+
+
+class InOrder:
+    """Budget taken by one request's loads in the order they were queued (issue 18, D4).
+
+    A request decodes the pages after the one it is OCRing in parallel threads. Were a later page
+    free to take pixels first, the page the request waits for could wait for pixels that only the
+    request itself gives back, once it has that page: nothing would move until TASK_TIME_BUDGET.
+    Taken in queue order, the pages of a request that hold budget all come before the one it waits
+    for, so they are freed as it goes. The loads must be queued in the order they are consumed."""
+
+    def __init__(self, budget: PixelBudget):
+        self.budget = budget
+        self._last: Optional[Turn] = None
+
+    def turn(self) -> Turn:
+        """The next load's turn; every turn must end (Turn.end) or the later ones wait."""
+        turn = self._last = Turn(self.budget, self._last)
+        return turn
 
 
 _BUDGETS: Dict[int, PixelBudget] = {}

@@ -8,13 +8,13 @@ costs nothing.
 
 import io
 import warnings
-from typing import Optional, Tuple
+from typing import Optional, Union
 
 import numpy as np
 from PIL import Image, ImageOps
 
 from ocr_backend.errors import ImageDecodeError
-from ocr_backend.images.budget import PixelBudget
+from ocr_backend.images.budget import PixelBudget, Turn
 
 # Formats a browser can display, plus TIFF (scanners). Others (EPS runs Ghostscript, exotic
 # scientific formats) are not worth their attack surface for an OCR backend.
@@ -31,13 +31,15 @@ _BAND_PIXELS = 1 << 20  # pixels copied from Pillow's image into the array at a 
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 
 
-def decode_image(data: bytes, max_pixels: int, budget: Optional[PixelBudget] = None, wait: float = 60.0) -> np.ndarray:
+def decode_image(
+    data: bytes, max_pixels: int, budget: Optional[Union[PixelBudget, Turn]] = None, wait: float = 60.0
+) -> np.ndarray:
     """HxWx3 uint8 BGR array of the image's first frame, EXIF orientation applied.
 
-    Its shape gives the (width, height) Label Studio displays: see `displayed_size`.
+    Its shape is (height, width) as Label Studio displays the image (EXIF orientation applied).
     Raises ImageDecodeError for anything that is not a decodable image within `max_pixels`.
-    With a `budget` (images/budget.py), the pixels are taken from it before any is decoded
-    (waiting at most `wait` s) and given back when the returned array is freed.
+    With a `budget` (images/budget.py: the worker's, or a turn at it), the pixels are taken from
+    it before any is decoded (waiting at most `wait` s) and given back when the returned array is freed.
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ImageDecodeError(f"expected image bytes, got {type(data).__name__}")
@@ -78,11 +80,6 @@ def _decode(im: Image.Image) -> np.ndarray:
         return _to_bgr_array(im)
     finally:
         im.close()
-
-
-def displayed_size(image: np.ndarray) -> Tuple[int, int]:
-    """(width, height) of a decoded image: the size Label Studio displays (EXIF applied)."""
-    return int(image.shape[1]), int(image.shape[0])
 
 
 def _open(data, max_pixels: int) -> Image.Image:

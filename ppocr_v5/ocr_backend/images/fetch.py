@@ -17,39 +17,33 @@ Security rules, since task data is user-controlled:
     peer in the session (ssrf.py);
   * downloads are bounded in time and size, and error messages never show tokens or query strings
     (which hold the signatures of presigned URLs; redaction.py).
+Each hop is sent and its body read by http_hop.py; Label Studio's HTTP 429 is waited out by
+rate_limit.py.
 """
 
 import base64
 import binascii
-import email.utils
 import logging
-import random
 import re
-import time
 import urllib.parse
 from typing import Optional
 
 import requests
 
 from ocr_backend.core.urls import Url
-from ocr_backend.errors import ConfigError, ImageFetchError, UrlError
-from ocr_backend.images import deadline, ssrf
+from ocr_backend.errors import ImageFetchError, UrlError
+from ocr_backend.images import deadline, http_hop, ssrf
 from ocr_backend.images.ls_auth import LabelStudioAuth
+from ocr_backend.images.rate_limit import wait_after_429
 from ocr_backend.images.sources import LabelStudioFiles, SourceKind, classify, label_studio_base, scheme_of
 from ocr_backend.redaction import safe_url, scrub_queries
 
 log = logging.getLogger(__name__)
 
 MAX_REDIRECTS = 5
-_CHUNK = 64 * 1024
 # Per-read timeouts alone let a server drip one byte every few seconds forever; this caps the
 # whole download (deadline.py) at a multiple of the configured timeout.
 TOTAL_TIMEOUT_FACTOR = 5
-# Label Studio's HTTP 429: retried this many times, waiting its Retry-After or an exponential
-# backoff (BACKOFF_BASE * 2**n, at most BACKOFF_CAP, with full jitter), within the deadline.
-RETRIES_429 = 4
-BACKOFF_BASE = 0.5
-BACKOFF_CAP = 8.0
 
 
 class ImageFetcher:
@@ -67,11 +61,7 @@ class ImageFetcher:
         self.max_bytes = settings.max_image_bytes
         self.timeout = settings.image_fetch_timeout
         self.block_private = settings.block_private_urls
-        if settings.label_studio_api_key and not settings.label_studio_url:
-            raise ConfigError(
-                "LABEL_STUDIO_API_KEY is set but LABEL_STUDIO_URL is not: set the "
-                "URL of the Label Studio the key belongs to."
-            )
+        # A Settings never holds the key without LABEL_STUDIO_URL (its construction refuses it).
         if settings.label_studio_url:
             base, key = settings.label_studio_url, settings.label_studio_api_key or access_token
         else:
@@ -156,32 +146,14 @@ class ImageFetcher:
             if resp.status_code == 429 and to_ls:
                 resp.close()
                 busy += 1
-                self._wait_after_429(url, resp.headers.get("Retry-After"), busy, limit)
+                wait_after_429(url, resp.headers.get("Retry-After"), busy, limit)
                 continue
             with resp:
                 if resp.status_code >= 400:
                     raise self._http_error(url, resp.status_code, to_ls)
                 if resp.status_code != 200:
                     raise ImageFetchError(f"unexpected HTTP {resp.status_code} for {url.safe()}")
-                return self._read_body(resp, url)
-
-    def _wait_after_429(self, url: Url, retry_after: Optional[str], attempt: int, limit: deadline.Deadline) -> None:
-        """Label Studio is rate limiting us: wait (its Retry-After, else exponential backoff with
-        jitter) and let the caller retry, at most RETRIES_429 times and never past the deadline."""
-        if attempt > RETRIES_429:
-            raise ImageFetchError(
-                f"Label Studio answered HTTP 429 (too many requests) {attempt} times for {url.safe()}"
-            )
-        wait = retry_after_seconds(retry_after)
-        if wait is None:
-            wait = backoff_seconds(attempt)
-        if wait >= limit.remaining():
-            raise ImageFetchError(
-                f"Label Studio answered HTTP 429 (too many requests) for {url.safe()} and asked to wait "
-                f"{wait:.1f} s, beyond this download's deadline"
-            )
-        log.info("Label Studio answered 429 for %s; retrying in %.2f s", url.safe(), wait)
-        time.sleep(wait)
+                return http_hop.read_body(resp, url, self.max_bytes, self.timeout)
 
     def _get(self, url: Url, headers: dict, to_ls: bool, limit: deadline.Deadline) -> requests.Response:
         # When Label Studio itself is out of reach, the likely fix is the URL we were given.
@@ -190,37 +162,7 @@ class ImageFetcher:
         )
         # The per-read timeout never outlives the whole exchange's deadline.
         timeout = max(0.05, min(self.timeout, limit.remaining()))
-        try:
-            return self._session.get(
-                url.geturl(), headers=headers, stream=True, allow_redirects=False, timeout=(timeout, timeout)
-            )
-        except requests.Timeout:
-            raise ImageFetchError(f"no answer from {url.safe()} within {timeout:g} s{hint}") from None
-        except requests.RequestException as exc:
-            raise ImageFetchError(f"cannot download {url.safe()}: {_reason(exc)}{hint}") from None
-        except ValueError:
-            # requests prepares the next hop of a redirect even when it does not follow it,
-            # and its URL parser refuses some Locations (e.g. NFKC-ambiguous hosts).
-            raise ImageFetchError(f"{url.safe()} redirected to a malformed URL; refused") from None
-
-    def _read_body(self, resp: requests.Response, url: Url) -> bytes:
-        declared = resp.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise too_big(url.safe(), int(declared), self.max_bytes)
-        body = bytearray()
-        try:
-            # iter_content undoes gzip/deflate, so the cap applies to what we actually hold.
-            for chunk in resp.iter_content(_CHUNK):
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise too_big(url.safe(), len(body), self.max_bytes, at_least=True)
-        except requests.Timeout:
-            raise ImageFetchError(f"{url.safe()} stopped sending data for {self.timeout:g} s") from None
-        except requests.RequestException as exc:
-            raise ImageFetchError(f"download of {url.safe()} failed: {_reason(exc)}") from None
-        if not body:
-            raise ImageFetchError(f"{url.safe()} returned an empty body")
-        return bytes(body)
+        return http_hop.get(self._session, url, headers, timeout, hint)
 
     def _http_error(self, url: Url, status: int, to_ls: bool) -> ImageFetchError:
         where = url.safe()
@@ -237,7 +179,7 @@ def decode_data_uri(uri: str, max_bytes: int) -> bytes:
     if header.lower().endswith(";base64"):
         payload = re.sub(r"\s+", "", urllib.parse.unquote(payload))
         if len(payload) // 4 * 3 > max_bytes:  # refused before decoding: no huge allocation
-            raise too_big("data: URI", len(payload) // 4 * 3, max_bytes)
+            raise http_hop.too_big("data: URI", len(payload) // 4 * 3, max_bytes)
         try:
             data = base64.b64decode(payload + "=" * (-len(payload) % 4), validate=True)
         except (binascii.Error, ValueError):
@@ -245,37 +187,10 @@ def decode_data_uri(uri: str, max_bytes: int) -> bytes:
     else:
         data = urllib.parse.unquote_to_bytes(payload)
     if len(data) > max_bytes:
-        raise too_big("data: URI", len(data), max_bytes)
+        raise http_hop.too_big("data: URI", len(data), max_bytes)
     if not data:
         raise ImageFetchError("data: URI is empty")
     return data
-
-
-def retry_after_seconds(value: Optional[str]) -> Optional[float]:
-    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date); None if absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
-def backoff_seconds(attempt: int) -> float:
-    """Full-jitter exponential backoff: uniform in [0, min(cap, base * 2**(attempt-1))], so that
-    many workers rate-limited together do not come back together."""
-    return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
-
-
-def too_big(what: str, size: int, max_bytes: int, at_least: bool = False) -> ImageFetchError:
-    more = "more than " if at_least else ""
-    return ImageFetchError(f"{what} is {more}{size} bytes, above the {max_bytes} byte limit (MAX_IMAGE_BYTES)")
 
 
 def _redirect_target(url: Url, location: str) -> Url:
@@ -287,16 +202,6 @@ def _redirect_target(url: Url, location: str) -> Url:
         if scheme and scheme not in ("http", "https"):
             raise ImageFetchError(f"redirected to unsupported scheme {scheme!r} from {url.safe()}") from None
         raise ImageFetchError(f"redirect from {url.safe()} refused: {exc}") from None
-
-
-def _reason(exc: requests.RequestException) -> str:
-    """The root cause of a requests error, without the URL (and its query) it quotes."""
-    cause = exc.args[0] if exc.args else exc
-    cause = getattr(cause, "reason", None) or cause  # urllib3 MaxRetryError wraps the cause
-    text = str(cause)
-    # urllib3 prefixes the connection object's repr; the part after it is the useful bit.
-    text = re.sub(r"^(?:<[^>]*>|\w*HTTPS?Connection\([^)]*\)):\s*", "", text)
-    return scrub_queries(text)[:300] or type(exc).__name__
 
 
 __all__ = ["ImageFetcher", "decode_data_uri"]

@@ -5,6 +5,8 @@ RectangleLabels), optionally a `labels` item (a separate Labels tag) and a `text
 transcription. Two callers read results: the interactive request (the regions an annotator just
 drew, in `params.context.result`) and the export (annotations or predictions of whole tasks).
 On a multi-page task each item carries `item_index`, its page; `regions(..., page=k)` reads one page's.
+A region whose item_index is not a page number (-1, "1", 1.0, true, [1]) is on no page: it is
+skipped, never read from page 0 (issue 18, D11); `without_page` lists them for the caller's warning.
 Coordinates are percent of the image, so they convert with the decoded image's own size whatever
 original_width says; rectangles follow Label Studio's convention (x, y = top-left corner before
 rotation, rotation clockwise in degrees about it).
@@ -85,10 +87,23 @@ def _labels(items: Sequence[dict]) -> Dict[str, str]:
     return labels
 
 
-def item_index(item: dict) -> int:
-    """The page a result item is on (0 for a single image, or an item without the key)."""
+def item_index(item: dict) -> Optional[int]:
+    """The page a result item is on: 0 for a single image or an item without the key (or null),
+    None when the key holds no page number (a negative, a string, a float, a bool, a list...)."""
     index = item.get("item_index")
-    return index if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else 0
+    if index is None:
+        return 0
+    return index if isinstance(index, int) and not isinstance(index, bool) and index >= 0 else None
+
+
+def without_page(result: Sequence[dict]) -> Dict[str, object]:
+    """Region id -> its item_index as sent, for the regions of `result` whose item_index is not a
+    page number: `regions` skips them, and the caller warns once per task."""
+    return {
+        str(item["id"]): item["item_index"]
+        for item in result or ()
+        if isinstance(item, dict) and item.get("id") and item_index(item) is None
+    }
 
 
 def _finite(points: Sequence[Point]) -> List[Point]:
@@ -109,9 +124,14 @@ def regions(
     geometry items appear; with `page`, only those on that page (item_index) of a multi-page task.
     Each region stands alone: a value that cannot be read (missing, non-numeric, NaN or infinite
     coordinates, no area) skips its region with a warning and the others go on; so does one of
-    fewer than 3 points, silently."""
+    fewer than 3 points, silently. A region whose item_index is not a page number is skipped too,
+    with a warning only without `page` (callers reading page by page warn once: `without_page`)."""
     items = [item for item in result or () if isinstance(item, dict) and item.get("id")]
-    if page is not None:
+    if page is None:
+        for rid, index in without_page(items).items():
+            logger.warning("region %s: item_index %r is not a page number; skipped", rid, index)
+        items = [item for item in items if item_index(item) is not None]
+    else:
         items = [item for item in items if item_index(item) == page]
     texts, labels = _texts(items), _labels(items)
     found: Dict[str, Region] = {}
@@ -153,7 +173,7 @@ def regions(
             rectangle=rectangle,
             label=own_label or labels.get(rid),
             text=texts.get(rid),
-            item_index=item_index(item),
+            item_index=item_index(item) or 0,
         )
     return list(found.values())
 

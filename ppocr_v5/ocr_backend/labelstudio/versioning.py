@@ -2,7 +2,7 @@
 
 Label Studio re-predicts a task unless its prediction's model_version equals what /setup
 returned, so this must be stable across restarts and workers, and change exactly when the models
-or a setting that changes predictions change. Which settings do is declared once, in settings.py
+or a setting that changes predictions change. Which settings do is declared once, in settings/
 (`affects_predictions`); this module names the models and digests exactly those settings.
 """
 
@@ -10,7 +10,7 @@ import hashlib
 import json
 from typing import Any, Dict
 
-from ocr_backend.ocr.model_names import ModelNames
+from ocr_backend.core.catalogue import ModelNames
 from ocr_backend.settings import SETTINGS, Settings
 
 

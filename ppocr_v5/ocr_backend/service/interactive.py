@@ -23,12 +23,12 @@ import cv2
 import numpy as np
 
 from ocr_backend.core import geometry
+from ocr_backend.core.catalogue import is_rtl
 from ocr_backend.core.reading_order import reading_order
 from ocr_backend.images import crops
 from ocr_backend.labelstudio import encode
 from ocr_backend.labelstudio.decode import Region
 from ocr_backend.labelstudio.label_config import GeometryTag, OcrTags
-from ocr_backend.ocr.model_names import is_rtl
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.settings import Settings
 

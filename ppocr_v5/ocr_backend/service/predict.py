@@ -9,10 +9,12 @@ an empty pre-annotation and the rest of the batch is unaffected.
 """
 
 import concurrent.futures
+import functools
 import logging
 from typing import Dict, List, Sequence, Tuple
 
 from ocr_backend.errors import TaskError
+from ocr_backend.images.budget import Turn
 from ocr_backend.service import cancel
 from ocr_backend.service.task_step import Fetch, TaskStep
 
@@ -26,6 +28,10 @@ def log_id(task_id) -> str:
     it would forge log lines."""
     text = str(task_id)
     return text if text.isprintable() and len(text) <= 64 else ascii(text[:64])
+
+
+def _end_turn(turn: Turn, _done: concurrent.futures.Future) -> None:
+    turn.end()
 
 
 def predict_tasks(tasks: Sequence[dict], step: TaskStep, fetch: Fetch) -> List[dict]:
@@ -45,20 +51,26 @@ def predict_tasks(tasks: Sequence[dict], step: TaskStep, fetch: Fetch) -> List[d
     out: List[dict] = []
     with concurrent.futures.ThreadPoolExecutor(max_workers=PREFETCH, thread_name_prefix="fetch") as pool:
         pending: Dict[int, concurrent.futures.Future] = {}
+        # Jobs are queued strictly in page order, each with its turn at the pixel budget, so a page
+        # never waits for budget held by the pages queued after it (issue 18, D4).
+        turns = step.page_turns()
+        queued = 0  # jobs [0, queued) were queued (or skipped with their failed task)
 
-        def schedule(j):
-            if j < len(jobs) and j not in pending:
-                i, _, source = jobs[j]
-                pending[j] = pool.submit(step.load_page, source, ids[i], fetch)
+        def queue_up_to(end):
+            nonlocal queued
+            while queued < min(end, len(jobs)):
+                i, _, source = jobs[queued]
+                turn = turns.turn()
+                future = pending[queued] = pool.submit(step.load_page, source, ids[i], fetch, turn)
+                future.add_done_callback(functools.partial(_end_turn, turn))  # ran, failed or cancelled
+                queued += 1
 
         def pages(first, count):
             for j in range(first, first + count):
-                schedule(j)
-                schedule(j + PREFETCH)
+                queue_up_to(j + 1 + PREFETCH)
                 yield jobs[j][1], pending.pop(j).result
 
-        for j in range(min(PREFETCH, len(jobs))):
-            schedule(j)
+        queue_up_to(PREFETCH)
         cursor = 0  # the first job of the current task
         for i in range(len(tasks)):
             if cancel.stop_requested():  # nobody will read the answer: start no more OCR
@@ -84,4 +96,5 @@ def predict_tasks(tasks: Sequence[dict], step: TaskStep, fetch: Fetch) -> List[d
                 for j in range(first, first + count):  # pages a failed task did not reach
                     if j in pending:
                         pending.pop(j).cancel()
+                queued = max(queued, first + count)
     return out

@@ -22,7 +22,7 @@ import numpy as np
 
 from ocr_backend.core import time_budget
 from ocr_backend.errors import TaskError
-from ocr_backend.images.budget import pixel_budget
+from ocr_backend.images.budget import InOrder, Turn, pixel_budget
 from ocr_backend.images.decode import decode_image
 from ocr_backend.labelstudio import decode, encode
 from ocr_backend.labelstudio.label_config import OcrTags
@@ -66,8 +66,8 @@ def page_sources(task: dict, tags: OcrTags, settings: Settings) -> List[Tuple[in
     return list(enumerate(value))
 
 
-def _decode(data: bytes, settings: Settings) -> np.ndarray:
-    budget = pixel_budget(settings.image_pixels_in_flight)
+def _decode(data: bytes, settings: Settings, turn: Optional[Turn] = None) -> np.ndarray:
+    budget = turn or pixel_budget(settings.image_pixels_in_flight)
     return decode_image(data, settings.max_image_pixels, budget, wait=settings.task_time_budget)
 
 
@@ -112,7 +112,13 @@ class TaskStep:
         sources = page_sources(task, self.tags, self.settings)
         if not (self.interactive and self.tags.value_list):
             return sources
-        wanted = {decode.item_index(item) for item in self._context_result() if isinstance(item, dict)}
+        drawn = self._context_result()
+        for rid, index in decode.without_page(drawn).items():
+            logger.warning(
+                "task %r: region %s: item_index %r is not a page number; skipped", task.get("id"), rid, index
+            )
+        pages = (decode.item_index(item) for item in drawn if isinstance(item, dict))
+        wanted = {page for page in pages if page is not None}
         beyond = sorted(wanted - {index for index, _ in sources})
         if beyond:
             logger.warning(
@@ -122,8 +128,14 @@ class TaskStep:
             )
         return [(index, source) for index, source in sources if index in wanted]
 
-    def load_page(self, source, task_id, fetch: Fetch) -> Page:
-        """One page downloaded; decoded unless the result cache already knows its bytes."""
+    def page_turns(self) -> InOrder:
+        """Turns at the worker's pixel budget for pages loaded ahead in parallel, so that no page
+        waits for pixels held by the pages after it (images/budget.py, InOrder)."""
+        return InOrder(pixel_budget(self.settings.image_pixels_in_flight))
+
+    def load_page(self, source, task_id, fetch: Fetch, turn: Optional[Turn] = None) -> Page:
+        """One page downloaded; decoded unless the result cache already knows its bytes; its pixels
+        taken from the worker's budget, in `turn` when given (the caller ends the turn)."""
         data = fetch(source, task_id)
         key = None
         if self.cache is not None and not self.interactive:
@@ -132,7 +144,7 @@ class TaskStep:
             if hit is not None:
                 logger.debug("task %s: OCR result of these image bytes from the result cache", task_id)
                 return Page(None, hit.width, hit.height, hit.ocr, key)
-        return Page.of(_decode(data, self.settings), key)
+        return Page.of(_decode(data, self.settings, turn), key)
 
     def predict_pages(self, pages: Iterable[Tuple[int, Callable[[], Page]]], task_id=None) -> dict:
         """The prediction for one task from its pages: (page index, a call that gives the decoded
@@ -175,10 +187,6 @@ class TaskStep:
                 ", ".join(g.name for g in self.tags.geometries),
             )
         return encode.prediction(items, scores, self.version)
-
-    def predict(self, image: np.ndarray, task_id=None) -> dict:
-        """The prediction for one task whose decoded image is `image` (`task_id` is for the log)."""
-        return self.predict_pages([(0, lambda: Page.of(image))], task_id)
 
     def run(self, task: dict, fetch: Fetch) -> dict:
         """plan + load each page + predict, for callers that take tasks one at a time."""
