@@ -21,18 +21,18 @@ import cv2
 import common
 
 
-def use_openvino_lines(engine):
-    import dataclasses
-
+def openvino_lines(settings, pipeline, lock):
+    """OcrEngine's recognizer_for: fast_rec's lines on OpenVINO, once the stock choice is made (it
+    also hands PaddleX's text_rec_model fast_rec's session, as the other engines have it)."""
     from openvino_lines import line_runner
 
     from ocr_backend.ocr.fast_rec import ParallelRecognizer
+    from ocr_backend.ocr.recognizers import choose_recognizer
 
-    settings, loaded = engine.settings, engine._loaded
-    rec_dir = str(loaded.pipeline.text_rec_model.model_dir)
+    choose_recognizer(settings, pipeline, lock)
+    rec_dir = str(pipeline.text_rec_model.model_dir)
     infer = line_runner(rec_dir, settings.threads(), settings.model_dir)
-    recognizer = ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze, infer=infer)
-    engine._loaded = dataclasses.replace(loaded, recognizer=recognizer)
+    return ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze, infer=infer)
 
 
 def main():
@@ -49,11 +49,12 @@ def main():
 
     engines = {}
     for name in args.engines.split(","):
-        engine = name.split("-")[0]
-        engines[name] = OcrEngine(Settings.from_env({"MODEL_DIR": common.MODELS, "INFERENCE_ENGINE": engine}))
-        engines[name].warm_up()
+        settings = Settings.from_env({"MODEL_DIR": common.MODELS, "INFERENCE_ENGINE": name.split("-")[0]})
         if name == "openvino-lines":  # also fast_rec's lines on OpenVINO (openvino_lines.LineRunner)
-            use_openvino_lines(engines[name])
+            engines[name] = OcrEngine(settings, recognizer_for=openvino_lines)
+        else:
+            engines[name] = OcrEngine(settings)
+        engines[name].warm_up()
     pages = []
     for lang in args.langs.split(","):
         found = sorted((p for p in common.load_index(args.corpus) if p["lang"] == lang), key=lambda p: p["id"])

@@ -71,7 +71,7 @@ def engine_for(config, lang, threads, model_dir, engines, warm_image):
         env = dict(CONFIGS[config], OCR_LANG=OCR_LANG[lang], CPU_THREADS=str(threads), MODEL_DIR=model_dir)
         engine = OcrEngine(Settings.from_env(env))
         engine.run(warm_image)  # builds the pipeline and warms onnxruntime up: not timed
-        orientation = engine._loaded.orientation
+        orientation = engine.orientation
         if orientation is not None:  # time the classifiers inside the runs (this backend's CPU path)
             for part in ("page", "lines"):
                 if getattr(orientation, part) is not None:
@@ -81,7 +81,7 @@ def engine_for(config, lang, threads, model_dir, engines, warm_image):
 
 
 def classifier_seconds(engine):
-    orientation = engine._loaded.orientation
+    orientation = engine.orientation
     parts = [getattr(orientation, p, None) for p in ("page", "lines")] if orientation else []
     return sum(p.seconds for p in parts if isinstance(p, Timed))
 

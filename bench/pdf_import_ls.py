@@ -9,7 +9,9 @@ time, CLI start and the OCR check's model load included), the predictions per ta
 retrievals (must be 1), and line F1 at IoU 0.5 / CER of the stored prediction against
 `pdftotext -bbox-layout` over all pages, with the load average.
 
-    .venv/bin/python bench/pdf_import_ls.py [PDF ...] [--verify-lines 2,0] [--repeat 2]
+    PYTHONPATH=ppocr_v5/tests:e2e .venv/bin/python bench/pdf_import_ls.py [PDF ...] [--verify-lines 2,0] [--repeat 2]
+
+(PYTHONPATH: the tests' pdf_support.py and the e2e harness.)
 
 --verify-lines takes a list: each PDF is imported once per value, in turn (A B A B with --repeat),
 each time into a new project, so the OCR check's share of the time shows on the same machine load.
@@ -19,28 +21,24 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+from pdf_support import debian_pdf, poppler_lines, score
+from pdf_text_layer import HELD_OUT, boxed
+
 from common import REPO
-
-sys.path[:0] = [os.path.join(REPO, "e2e"), os.path.join(REPO, "ppocr_v5", "tests")]
-
-from pdf_support import debian_pdf, poppler_lines, score  # noqa: E402
-from pdf_text_layer import HELD_OUT, boxed  # noqa: E402
-
-from harness.backend import BackendServer  # noqa: E402
-from harness.common import CACHE, LOGS, POLYGON_CONFIG, VENV_LS, new_project  # noqa: E402
-from harness.labelstudio import (  # noqa: E402
+from harness.backend import BackendServer
+from harness.common import CACHE, LOGS, POLYGON_CONFIG, VENV_LS, new_project
+from harness.labelstudio import (
     LEGACY_TOKEN,
     LabelStudioServer,
     LSClient,
     create_personal_access_token,
     set_legacy_tokens,
 )
-from harness.regions import group_regions, lines_for_scoring  # noqa: E402
+from harness.regions import group_regions, lines_for_scoring
 
 CONFIG = POLYGON_CONFIG.replace('value="$image"', 'valueList="$pages"')
 CLI = Path(REPO) / ".venv" / "bin" / "ppocr-v5"

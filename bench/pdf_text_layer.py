@@ -12,31 +12,29 @@ artifacts/e2e/pdf-text.json has the figure with the upload and Label Studio), an
 0.5 / CER against `pdftotext -bbox-layout` for the text layer on all pages, and for both paths on
 the OCR pages, with the load average.
 
-    .venv/bin/python bench/pdf_text_layer.py
-    .venv/bin/python bench/pdf_text_layer.py some.pdf other.pdf --ocr-pages 6
+    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/pdf_text_layer.py
+    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/pdf_text_layer.py some.pdf other.pdf --ocr-pages 6
+
+(PYTHONPATH: the tests' pdf_support.py.)
 """
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
+from pdf_support import debian_pdf, poppler_lines, score
+
+from ocr_backend.cli import page_source
+from ocr_backend.cli.pdf_pages import SCALE_NUDGE, PdfPages
+from ocr_backend.core.page_text import from_data, text_lines, to_data, union
+from ocr_backend.labelstudio import encode
+from ocr_backend.labelstudio.label_config import parse_label_config
+from ocr_backend.ocr.engine import OcrEngine
+from ocr_backend.settings import Settings
+
 from common import REPO
-
-sys.path.insert(0, os.path.join(REPO, "ppocr_v5", "tests"))
-sys.path.insert(0, os.path.join(REPO, "ppocr_v5"))
-
-from pdf_support import debian_pdf, poppler_lines, score  # noqa: E402
-
-from ocr_backend.cli import page_source  # noqa: E402
-from ocr_backend.cli.pdf_pages import SCALE_NUDGE, PdfPages  # noqa: E402
-from ocr_backend.core.page_text import from_data, text_lines, to_data, union  # noqa: E402
-from ocr_backend.labelstudio import encode  # noqa: E402
-from ocr_backend.labelstudio.label_config import parse_label_config  # noqa: E402
-from ocr_backend.ocr.engine import OcrEngine  # noqa: E402
-from ocr_backend.settings import Settings  # noqa: E402
 
 HELD_OUT = [
     ("shared-mime-info", "usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"),

@@ -72,7 +72,7 @@ def page_crops(corpora, langs, per_lang):
     from ocr_backend.settings import Settings
 
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": common.MODELS, "INFERENCE_ENGINE": "onnxruntime"}))
-    pipeline = engine._load_locked().pipeline
+    pipeline = engine.pipeline
     pages = []
     for corpus in corpora:
         for lang in langs:

@@ -1,6 +1,7 @@
 """/health while THREADS + 2 clients drip their requests (issue 14, D5), default layout: prints
 /health p50/p95/max and failures (Label Studio's 1 s timeout) for each load, with this backend's
-worker (web/slow_clients.py) and, for comparison, gunicorn's own gthread.
+worker (web/http_server.py: uvicorn-worker + h11 + web/request_guard.py) and, for comparison,
+gunicorn's own gthread.
 
 Run from the repository root: `PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/slow_clients.py`
 (about 2 minutes; no OCR). Figures: docs/reliability.md.
@@ -45,7 +46,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=15.0, help="how long each load is probed")
     args = parser.parse_args()
     clients = args.threads + 2
-    workers = {"slow_clients.SlowClientWorker": {}, "gunicorn gthread": {"GUNICORN_CMD_ARGS": "--worker-class gthread"}}
+    workers = {"http_server.Worker": {}, "gunicorn gthread": {"GUNICORN_CMD_ARGS": "--worker-class gthread"}}
     print(f"WORKERS=1 THREADS={args.threads}, {clients} clients per load, /health every 0.2 s, 1 s timeout")
     print(f"load average at the start: {os.getloadavg()[0]:.1f}")
     print("| Worker | Load | /health n | failed | p50 | p95 | max | clients cut after |")

@@ -10,9 +10,9 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 import time
 
+import check_lock  # ppocr_v5/scripts/check_lock.py, on pytest.ini's pythonpath
 import pytest
 import requests
 
@@ -20,9 +20,6 @@ from corpus import POLYGON_CONFIG, corpus_pages, score_results
 from live_server import page_host
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "ppocr_v5", "scripts"))
-
-import check_lock  # noqa: E402  (a script, not a package module)
 
 URL = os.environ.get("IMAGE_URL", "")
 TAG = os.environ.get("IMAGE_TAG", "")

@@ -36,8 +36,6 @@ import yaml
 
 import common
 
-sys.path.insert(0, os.path.join(common.REPO, "ppocr_v5"))
-
 CORPORA = [common.DEFAULT_CORPUS, os.path.join(os.path.dirname(common.DEFAULT_CORPUS), "public-degraded")]
 SCORE_THRESHOLD = 0.5
 MIN_WIDTH = 320  # rec_image_shape [3, 48, 320] of PaddleX's and RapidOCR's recognisers

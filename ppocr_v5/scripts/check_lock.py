@@ -16,6 +16,7 @@ import hashlib
 import importlib.metadata
 import re
 import sys
+import sysconfig
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent.parent  # ppocr_v5/
@@ -71,9 +72,14 @@ def inputs_digest(folder=HERE):
 
 
 def installed():
-    """{normalized name: version} of this interpreter's environment (pip freeze --all)."""
+    """{normalized name: version} of this interpreter's environment (pip freeze --all).
+
+    Only the environment's site-packages folders are read, not all of sys.path: a package that puts
+    its own vendored copies on sys.path once imported (setuptools, imported by Paddle's
+    cpp_extension) would otherwise show them as installed packages."""
+    folders = list(dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib")))
     found = {}
-    for dist in importlib.metadata.distributions():
+    for dist in importlib.metadata.distributions(path=folders):
         name = dist.metadata["Name"]
         if name:
             found.setdefault(normalize(name), dist.version)

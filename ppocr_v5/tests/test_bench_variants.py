@@ -5,22 +5,14 @@ The runs themselves (two gunicorn servers, in turn) print timings and are `make 
 """
 
 import json
-import os
-import sys
 
 import cv2
+import make_300dpi  # bench/ is on pytest.ini's pythonpath
 import numpy as np
 import pytest
+import run_bench
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "bench")
-sys.path.insert(0, BENCH)
-try:
-    import make_300dpi
-    import run_bench
-
-    import variants
-finally:
-    sys.path.remove(BENCH)
+import variants
 
 
 def test_a_variant_is_a_name_and_its_environment():

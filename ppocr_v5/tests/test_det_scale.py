@@ -61,9 +61,7 @@ def engine():
 
 
 def _detector(engine):
-    engine.warm_up()
-    with engine._lock:
-        return engine._load_locked().pipeline.text_det_model
+    return engine.pipeline.text_det_model
 
 
 def _f1(gt, polys):

@@ -8,13 +8,12 @@ import re
 import subprocess
 import sys
 
+import check_lock  # ppocr_v5/scripts/check_lock.py, on pytest.ini's pythonpath
 import pytest
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # ppocr_v5/
 REPO = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(HERE, "scripts"))
 
-import check_lock  # noqa: E402  (a script, not a package module)
 
 RUNTIME_INPUTS = ("requirements.txt", "requirements-base.txt", "requirements-nodeps.txt")
 TEST_INPUTS = ("requirements-test.txt", "requirements-ray.txt")

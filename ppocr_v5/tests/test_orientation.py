@@ -179,7 +179,7 @@ def test_upside_down_lines_are_read_the_right_way_up_by_fast_rec():
     upside_down = np.ascontiguousarray(np.rot90(page(), 2))
     lines_on = OcrEngine(settings(USE_TEXTLINE_ORIENTATION="true"))
     assert lines_on.uses_fast_recognition and isinstance(lines_on.recognizer, ParallelRecognizer)
-    assert lines_on._loaded.orientation.page is None and lines_on._loaded.orientation.lines is not None
+    assert lines_on.orientation.page is None and lines_on.orientation.lines is not None
     on = scored(lines_on.run(upside_down), gt)
     off = scored(OcrEngine(settings(SCORE_THRESHOLD="0")).run(upside_down), gt)
     assert on["f1"] >= 0.85 and on["cer"] <= 0.05, on

@@ -4,15 +4,15 @@ PaddleX pipelines are not thread-safe, so every call goes through one lock and t
 go to the inference threads inside a call. (On a loaded 2-core machine two single-threaded workers
 served small images at twice the rate of one two-threaded worker: see docs/reliability.md's load figures.)
 What the pipeline is made of lives beside this facade: pipeline_config.py (OCR.yaml + overrides),
-recognizers.py (which line recogniser), paddlex_result.py (PaddleX's output -> our lines),
-environment.py and device.py (what must hold before PaddleX is imported).
+recognizers.py (which line recogniser), page_readers.py (which page reader), paddlex_result.py
+(PaddleX's output -> our lines), environment.py and device.py (what must hold before PaddleX is imported).
 """
 
 import dataclasses
 import logging
 import threading
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -26,15 +26,14 @@ from ocr_backend.ocr.engine_lock import EngineLock
 from ocr_backend.ocr.environment import prepare_environment
 from ocr_backend.ocr.openvino_runtime import use_openvino_detector
 from ocr_backend.ocr.orientation import Orientation, load_orientation
-from ocr_backend.ocr.paddlex_result import PageLines, on_uploaded_image, page_lines, to_points
-from ocr_backend.ocr.page_reading import read_page
+from ocr_backend.ocr.paddlex_result import PageLines, on_uploaded_image, to_points
+from ocr_backend.ocr.page_readers import PageReader, choose_page_reader, pipeline_result
 from ocr_backend.ocr.pipeline_config import (
     build_pipeline_config,
     engine_arguments,
     missing_model_message,
     official_config,
     own_orientation_dirs,
-    predict_flags,
     preprocessing_model_dirs,
     uses_doc_preprocessing,
 )
@@ -45,19 +44,25 @@ from ocr_backend.types import OcrOutput, Point, TextLine
 
 logger = logging.getLogger(__name__)
 
+RecognizerChoice = Callable[[Settings, Any, Any], Recognizer]  # (settings, pipeline, lock): recognizers.py
+
 
 @dataclasses.dataclass(frozen=True)
 class _Loaded:
     pipeline: Any  # PaddleX's OCR pipeline (untyped)
     recognizer: Recognizer  # chosen once with the pipeline; pages and drawn regions both read with it
     orientation: Optional[Orientation]  # None: PaddleX's pipeline reads pages (own_orientation_dirs)
+    read_page: PageReader  # chosen once with the pipeline (page_readers.py); called with the lock held
 
 
 class OcrEngine:
     """Lazily built PaddleX OCR pipeline for one set of settings (satisfies ocr.protocol.Engine)."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, recognizer_for: RecognizerChoice = choose_recognizer):
+        """recognizer_for(settings, pipeline, lock): the line recogniser for the built pipeline (a
+        benchmark may put its own; pages and drawn regions both read with what it returns)."""
         self.settings = settings
+        self._recognizer_for = recognizer_for
         self.names = resolve_model_names(settings.model_variant, settings.ocr_lang)
         for warning in self.names.warnings:
             logger.warning(warning)
@@ -95,6 +100,13 @@ class OcrEngine:
         what was built; predictions go through run()."""
         with self._lock:
             return self._load_locked().pipeline
+
+    @property
+    def orientation(self) -> Optional[Orientation]:
+        """This backend's own orientation classifiers (building the pipeline on first use); None where
+        PaddleX's pipeline reads pages (page_readers.py)."""
+        with self._lock:
+            return self._load_locked().orientation
 
     def warm_up(self) -> None:
         """Build the pipeline now (loads the weights) instead of on the first image."""
@@ -140,7 +152,9 @@ class OcrEngine:
                 use_openvino_detector(pipeline, self.settings.threads(), self.settings.model_dir)
             own = own_orientation_dirs(self.settings)
             orientation = None if own is None else load_orientation(own, self.settings.threads())
-            self._loaded = _Loaded(pipeline, choose_recognizer(self.settings, pipeline, self._lock), orientation)
+            recognizer = self._recognizer_for(self.settings, pipeline, self._lock)
+            reader = choose_page_reader(self.settings, pipeline, recognizer, orientation)
+            self._loaded = _Loaded(pipeline, recognizer, orientation, reader)
             time_budget.extend(time.monotonic() - started)  # the build is not the task's time
         return self._loaded
 
@@ -163,34 +177,11 @@ class OcrEngine:
         (PaddleX's recogniser even where run() reads lines with fast_rec): for comparisons and checks
         against PaddleX; predictions use run()."""
         with self._lock:
-            return dict(self._predict_locked(self._load_locked().pipeline, image_bgr))
+            return dict(pipeline_result(self._load_locked().pipeline, self.settings, image_bgr))
 
     def _read_page(self, image_bgr: np.ndarray) -> PageLines:
         with self._lock:
-            loaded = self._load_locked()
-            if loaded.orientation is not None:  # orientation, detector, fast_rec: page_reading.py
-                detector = loaded.pipeline.text_det_model
-                return read_page(
-                    lambda image: det_scale.detect_lines(detector, image, self.settings.det_auto_scale),
-                    loaded.recognizer,
-                    loaded.orientation,
-                    image_bgr,
-                    self.settings.score_threshold,
-                )
-            # PaddleX's own recogniser reads inside its pipeline, which also runs the preprocessing
-            # modules and word boxes that only it has.
-            result = self._predict_locked(loaded.pipeline, image_bgr)
-        return page_lines(
-            result,
-            doc_preprocessing=self._doc_preprocessing,
-            unwarping=self.settings.use_doc_unwarping,
-            word_boxes=self.settings.word_boxes,
-        )
-
-    def _predict_locked(self, pipeline, image_bgr: np.ndarray):
-        return next(
-            iter(pipeline.predict(image_bgr, **predict_flags(self.settings), return_word_box=self.settings.word_boxes))
-        )
+            return self._load_locked().read_page(image_bgr)
 
     def _read_strips(self, image_bgr: np.ndarray, limit: int) -> PageLines:
         """A very long image read in overlapping strips at full resolution (see core/tiling.py). Only
