@@ -30,25 +30,20 @@ PY
   touch "$stamp"
 fi
 
-if [[ ! -x /usr/bin/chromium ]]; then
-  sudo=""
+# Debian packages, installed when their command is missing (as root, or through sudo).
+apt_install() {  # apt_install COMMAND PACKAGE...
+  command -v "$1" >/dev/null && return 0
+  local cmd="$1" sudo=""
+  shift
   if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "e2e: /usr/bin/chromium is missing; as root: apt-get install chromium fonts-noto-cjk" >&2; exit 1; }
+    command -v sudo >/dev/null || { echo "e2e: $cmd is missing; as root: apt-get install $*" >&2; exit 1; }
     sudo="sudo"
   fi
-  echo "e2e: installing Debian chromium"
+  echo "e2e: installing Debian $*"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium fonts-noto-cjk >/dev/null
-fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+apt_install /usr/bin/chromium chromium fonts-noto-cjk
 # poppler-utils: pdftotext/pdfinfo, the independent text-layer extraction the PDF tests score against.
-if ! command -v pdftotext >/dev/null; then
-  sudo=""
-  if [[ $(id -u) -ne 0 ]]; then
-    command -v sudo >/dev/null || { echo "e2e: pdftotext is missing; as root: apt-get install poppler-utils" >&2; exit 1; }
-    sudo="sudo"
-  fi
-  echo "e2e: installing Debian poppler-utils"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends poppler-utils >/dev/null
-fi
+apt_install pdftotext poppler-utils
 echo "e2e deps ok: $(grep -E '^[a-z]' "$reqs" | tr '\n' ' ')$(/usr/bin/chromium --version 2>/dev/null | head -1)"

@@ -26,16 +26,14 @@ from PIL import Image
 from harness.common import (
     CORPUS,
     EN_PAGES,
-    HERE,
     POLYGON_CONFIG,
     REPO,
-    VENV_LS,
     ZH_PAGES,
     new_project,
     page_gt,
     page_image,
+    run_browser_script,
 )
-from harness.labelstudio import PASSWORD, USERNAME
 from harness.regions import group_regions, lines_for_scoring, score_pages
 
 CLI = REPO / ".venv" / "bin" / "ppocr-v5"
@@ -81,27 +79,9 @@ def import_pdf(label_studio, project, *args, timeout=900):
 
 
 def browser(label_studio, project, task_id, page, shot):
-    ls = label_studio.api
-    run = subprocess.run(
-        [
-            str(VENV_LS / "bin" / "python"),
-            str(HERE / "browser_pages.py"),
-            label_studio.url,
-            USERNAME,
-            PASSWORD,
-            str(project),
-            str(ls.default_view(project)),
-            str(task_id),
-            "image",
-            str(page),
-            str(shot),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
+    return run_browser_script(
+        label_studio, "browser_pages.py", project, task_id, "image", str(page), str(shot), timeout=300
     )
-    assert run.returncode == 0, f"browser_pages failed:\n{run.stderr[-4000:]}"
-    return json.loads(run.stdout)
 
 
 def page_items(result, index):

@@ -5,14 +5,19 @@ The upload is a corpus page turned a quarter turn counter-clockwise in the test;
 turned the same way (closed form), and both the stored prediction and what the editor holds are
 scored against it with the corpus's score.py. Leaves artifacts/e2e/sideways-task.png to look at."""
 
-import json
-import subprocess
-
 import numpy as np
 from PIL import Image
 
-from harness.common import CORPUS, EN_PAGES, HERE, POLYGON_CONFIG, VENV_LS, new_project, page_gt, page_image, single
-from harness.labelstudio import PASSWORD, USERNAME
+from harness.common import (
+    CORPUS,
+    EN_PAGES,
+    POLYGON_CONFIG,
+    new_project,
+    page_gt,
+    page_image,
+    run_browser_script,
+    single,
+)
 from harness.regions import lines_for_scoring, load_scorer
 
 PAGE = EN_PAGES[0]
@@ -52,24 +57,7 @@ def test_a_sideways_page_is_pre_annotated_where_its_text_is(label_studio, backen
 
     shot = artifacts / "sideways-task.png"
     shot.unlink(missing_ok=True)
-    run = subprocess.run(
-        [
-            str(VENV_LS / "bin" / "python"),
-            str(HERE / "browser_regions.py"),
-            label_studio.url,
-            USERNAME,
-            PASSWORD,
-            str(ids["project"]),
-            str(ls.default_view(ids["project"])),
-            str(task_id),
-            str(shot),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert run.returncode == 0, f"browser_regions failed:\n{run.stderr[-4000:]}"
-    seen = json.loads(run.stdout)
+    seen = run_browser_script(label_studio, "browser_regions.py", ids["project"], task_id, str(shot))
     assert seen["loaded"] and seen["size"] == [gt["width"], gt["height"]]
     # What the editor holds and draws over the sideways image: the same regions, on the text.
     drawn = scored(scorer, gt, seen["result"])

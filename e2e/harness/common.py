@@ -2,11 +2,12 @@
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Dict, List
 
 from .backend import BackendServer
-from .labelstudio import LSClient
+from .labelstudio import PASSWORD, USERNAME, LSClient
 
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parent
@@ -53,3 +54,26 @@ def new_project(ls: LSClient, title: str, config: str, backend: BackendServer) -
 def single(preds: List[dict]) -> dict:
     assert len(preds) == 1, f"expected exactly one prediction, got {len(preds)}: {[p.get('id') for p in preds]}"
     return preds[0]
+
+
+def run_browser_script(label_studio, script: str, project: int, task_id: int, *args: str, timeout: int = 240) -> dict:
+    """Run one of e2e/'s playwright scripts (browser_*.py) in Label Studio's venv against a task
+    opened in the Data Manager; its stdout is JSON. `args` follow the task id (e.g. a screenshot path)."""
+    run = subprocess.run(
+        [
+            str(VENV_LS / "bin" / "python"),
+            str(HERE / script),
+            label_studio.url,
+            USERNAME,
+            PASSWORD,
+            str(project),
+            str(label_studio.api.default_view(project)),
+            str(task_id),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, f"{script} failed:\n{run.stderr[-4000:]}"
+    return json.loads(run.stdout)

@@ -26,9 +26,9 @@ HEAD_S = BODY_S = 4.0
 CAP = 2 * 1024 * 1024  # MAX_REQUEST_BYTES here: the worker holds at most 4 x this of unanswered requests
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    log = str(tmp_path_factory.mktemp("slow") / "gunicorn.log")
+def _serving(tmp_path_factory, name: str, **env):
+    """One gunicorn with this file's deadlines and cap (and `env`), for a module's tests."""
+    log = str(tmp_path_factory.mktemp(name) / "gunicorn.log")
     srv = Gunicorn(
         log,
         WORKERS=1,
@@ -36,11 +36,17 @@ def server(tmp_path_factory):
         REQUEST_HEADER_TIMEOUT=HEAD_S,
         REQUEST_BODY_TIMEOUT=BODY_S,
         MAX_REQUEST_BYTES=CAP,
+        **env,
     )
     try:
         yield srv.wait_ready()
     finally:
         srv.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from _serving(tmp_path_factory, "slow")
 
 
 class Drip:
@@ -259,21 +265,7 @@ USER, PASSWORD = "annotator", "slow-pass-7d1a"
 
 @pytest.fixture(scope="module")
 def auth_server(tmp_path_factory):
-    log = str(tmp_path_factory.mktemp("slow-auth") / "gunicorn.log")
-    srv = Gunicorn(
-        log,
-        WORKERS=1,
-        THREADS=THREADS,
-        REQUEST_HEADER_TIMEOUT=HEAD_S,
-        REQUEST_BODY_TIMEOUT=BODY_S,
-        MAX_REQUEST_BYTES=CAP,
-        BASIC_AUTH_USER=USER,
-        BASIC_AUTH_PASS=PASSWORD,
-    )
-    try:
-        yield srv.wait_ready()
-    finally:
-        srv.stop()
+    yield from _serving(tmp_path_factory, "slow-auth", BASIC_AUTH_USER=USER, BASIC_AUTH_PASS=PASSWORD)
 
 
 class Reconnecting:
