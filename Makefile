@@ -93,7 +93,7 @@ lint: deps
 test: deps models models-v6 cli tools e2e-deps lint
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest --durations=25 $(PYTEST_ARGS)
 
-# The fast lane: unit and golden tests, no server, no model weights opened (ppocr_v5/tests/fast_lane.py);
+# The fast lane: unit and golden tests, no server, no model weights opened (ppocr_v5/tests/support/fast_lane.py);
 # no lint. A check while editing, never instead of `make test`.
 test-fast: deps models models-v6 tools
 	PATH=$(VENV)/bin:$$PATH $(VPY) -m pytest --fast ppocr_v5/tests $(PYTEST_ARGS)
@@ -118,22 +118,24 @@ DEGRADED_CORPUS ?= ../shared/corpus/public-degraded
 PHOTO_CORPUS ?= ../shared/corpus/public-photo
 HIRES_CORPUS := bench/results/corpora/public-300dpi
 ORIENTATION_ON := orientation on:USE_DOC_ORIENTATION=true,USE_TEXTLINE_ORIENTATION=true
+# run_bench.py starts the backend with the tests' launcher (tests.support, in ppocr_v5/).
+BENCH_RUN := PATH=$(VENV)/bin:$$PATH PYTHONPATH=$(CURDIR)/ppocr_v5 $(VPY) bench/run_bench.py
 bench: deps models bench-deps
-	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS)
-	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(DEGRADED_CORPUS) \
+	$(BENCH_RUN) $(BENCH_ARGS)
+	$(BENCH_RUN) $(BENCH_ARGS) --corpus $(DEGRADED_CORPUS) \
 		--peer-pages 0 --no-throughput --out bench/results/latest-degraded.json
-	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(PHOTO_CORPUS) \
+	$(BENCH_RUN) $(BENCH_ARGS) --corpus $(PHOTO_CORPUS) \
 		--peer-pages 0 --no-throughput --variant "$(ORIENTATION_ON)" --out bench/results/latest-photo.json
 	$(VPY) bench/make_300dpi.py --dest $(HIRES_CORPUS)
-	PATH=$(VENV)/bin:$$PATH $(VPY) bench/run_bench.py $(BENCH_ARGS) --corpus $(HIRES_CORPUS) \
+	$(BENCH_RUN) $(BENCH_ARGS) --corpus $(HIRES_CORPUS) \
 		--twin ../shared/corpus/public --rapidocr none --peer-pages 0 --no-throughput \
 		--variant "$(ORIENTATION_ON)" --variant "every pixel:DET_AUTO_SCALE=false" \
 		--out bench/results/latest-300dpi.json
 
 # Load (8 clients x 50, two worker layouts) and a 500-prediction RSS soak; prints a table.
-# load.py drives the server with the test suite's helpers (corpus.py, live_server.py).
+# load.py drives the server with the test suite's harness (tests.support: PYTHONPATH=ppocr_v5).
 load: deps models
-	PYTHONPATH=$(CURDIR)/ppocr_v5/tests $(VPY) bench/load.py $(LOAD_ARGS)
+	PYTHONPATH=$(CURDIR)/ppocr_v5 $(VPY) bench/load.py $(LOAD_ARGS)
 
 # Only the end-to-end suite (real Label Studio and browser).
 e2e: deps models models-v6 cli e2e-deps

@@ -7,13 +7,13 @@ prediction of the same image made first, on the same server, one request at a ti
 
 Then a soak: a fresh server, --soak predictions, the RSS of the whole gunicorn process tree and of
 its one worker after the warm-up (--warmup predictions) and at the end; growth must stay under
---max-growth. (bench/memory.py --http soaks on whole corpus pages, and after large images.)
+--max-growth. (bench/research/memory.py --http soaks on whole corpus pages, and after large images.)
 
 Prints a table, writes bench/results/load.json, exits 1 on any error, mismatch or excess growth.
 
     make load                                            # the full run (a few minutes on 2 cores)
     make load LOAD_ARGS="--requests 5 --clients 2 --soak 60 --warmup 20"            # a smoke run
-    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py [...]                   # without make
+    PYTHONPATH=ppocr_v5 .venv/bin/python bench/load.py [...]                         # without make
 """
 
 import argparse
@@ -31,15 +31,16 @@ import requests
 from PIL import Image
 
 try:
-    # The test suite's helpers (a folder, not a package): `make load` puts it on PYTHONPATH.
-    from corpus import POLYGON_CONFIG, PUBLIC, load_gt
-    from live_server import Gunicorn, Recorder, png
+    # The test suite's harness (tests.support, in ppocr_v5/): `make load` puts ppocr_v5/ on PYTHONPATH.
+    from tests.support.corpus import POLYGON_CONFIG, PUBLIC, load_gt
+    from tests.support.hosts import files_host, png
+    from tests.support.launcher import Backend
 except ModuleNotFoundError as exc:
-    if exc.name not in ("corpus", "live_server"):
+    if exc.name not in ("tests", "tests.support"):
         raise
     raise SystemExit(
-        f"{exc}: run `make load`, or put the test helpers on the path: "
-        "PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/load.py"
+        f"{exc}: run `make load`, or put the test harness on the path: "
+        "PYTHONPATH=ppocr_v5 .venv/bin/python bench/load.py"
     ) from exc
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,7 +109,7 @@ def start_server(name, env, logdir):
     # The same pages are sent again and again: without this the result cache would answer them and
     # the load and soak would measure the cache, not OCR.
     env = {"RESULT_CACHE": "false", **env}
-    server = Gunicorn(os.path.join(logdir, f"{name}.log"), **env).wait_ready()
+    server = Backend(os.path.join(logdir, f"{name}.log"), env).wait_ready()
     requests.post(server.url + "/setup", timeout=30, json={"project": "9.1700000000", "schema": POLYGON_CONFIG})
     return server
 
@@ -258,9 +259,7 @@ def main():
     args = parser.parse_args()
 
     images = crops()
-    image_host = Recorder(
-        lambda path, headers: (200, {"Content-Type": "image/png"}, images[path]) if path in images else (404, {}, b"")
-    )
+    image_host = files_host(images)
     names = sorted(images)
     report = {
         "date": datetime.datetime.now().isoformat(timespec="seconds"),

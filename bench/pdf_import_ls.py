@@ -9,9 +9,9 @@ time, CLI start and the OCR check's model load included), the predictions per ta
 retrievals (must be 1), and line F1 at IoU 0.5 / CER of the stored prediction against
 `pdftotext -bbox-layout` over all pages, with the load average.
 
-    PYTHONPATH=ppocr_v5/tests:e2e .venv/bin/python bench/pdf_import_ls.py [PDF ...] [--verify-lines 2,0] [--repeat 2]
+    PYTHONPATH=ppocr_v5:e2e:bench .venv/bin/python bench/pdf_import_ls.py [PDF ...] [--verify-lines 2,0] [--repeat 2]
 
-(PYTHONPATH: the tests' pdf_support.py and the e2e harness.)
+(PYTHONPATH: the tests' package, for support/pdf.py and the launcher, the e2e harness, bench/.)
 
 --verify-lines takes a list: each PDF is imported once per value, in turn (A B A B with --repeat),
 each time into a new project, so the OCR check's share of the time shows on the same machine load.
@@ -25,11 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from pdf_support import debian_pdf, poppler_lines, score
 from pdf_text_layer import HELD_OUT, boxed
 
 from common import REPO
-from harness.backend import BackendServer
 from harness.common import CACHE, LOGS, POLYGON_CONFIG, VENV_LS, new_project
 from harness.labelstudio import (
     LEGACY_TOKEN,
@@ -39,6 +37,8 @@ from harness.labelstudio import (
     set_legacy_tokens,
 )
 from harness.regions import group_regions, lines_for_scoring
+from tests.support.launcher import Backend
+from tests.support.pdf import debian_pdf, poppler_lines, score
 
 CONFIG = POLYGON_CONFIG.replace('value="$image"', 'valueList="$pages"')
 CLI = Path(REPO) / ".venv" / "bin" / "ppocr-v5"
@@ -61,7 +61,8 @@ def main():
         set_legacy_tokens(server.url, pat, True)
         ls = LSClient(server.url, f"Token {LEGACY_TOKEN}")
         env = {"LABEL_STUDIO_URL": server.url, "LABEL_STUDIO_API_KEY": LEGACY_TOKEN}
-        backend = BackendServer(Path(REPO), Path(LOGS), "pdf-bench", env).start()
+        backend = Backend(Path(LOGS) / "backend-pdf-bench.log", {"WORKERS": "1", **env}, die_with_parent=True)
+        backend.wait_ready(120)
         report = {}
         for n, (pdf, verify) in enumerate(runs):
             ids = new_project(ls, f"bench {pdf.name} {n}", CONFIG, backend)

@@ -3,8 +3,10 @@
 For each PDF (default: two Debian manuals no test uses, shared-mime-info's spec and bash-doc's
 bash.pdf, fetched with apt-get download when not installed), every page is rendered at --dpi as
 `import-pdf` renders it, and then:
-  text   its text layer read, checked against OCR on --verify-lines sampled lines (the import's
-         auto mode, real weights), stored, and turned into Label Studio regions as /predict does;
+  text   its text layer read and screened, the PDF's pages checked against OCR as the import's
+         auto mode checks them (page_source.Plan: --verify-lines sampled lines on a few pages, one
+         recogniser call per PDF, real weights, the engine already built), stored, and turned into
+         Label Studio regions as /predict does;
   ocr    (on --ocr-pages pages spread over the PDF) the backend's OCR of the rendering.
 The two run in turn on the same page (text, ocr, then ocr, text on the next) so the machine's noise
 hits both. Printed: pages/s of each path (rendering included, upload excluded: the e2e suite's
@@ -12,10 +14,10 @@ artifacts/e2e/pdf-text.json has the figure with the upload and Label Studio), an
 0.5 / CER against `pdftotext -bbox-layout` for the text layer on all pages, and for both paths on
 the OCR pages, with the load average.
 
-    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/pdf_text_layer.py
-    PYTHONPATH=ppocr_v5/tests .venv/bin/python bench/pdf_text_layer.py some.pdf other.pdf --ocr-pages 6
+    PYTHONPATH=ppocr_v5:bench .venv/bin/python bench/pdf_text_layer.py
+    PYTHONPATH=ppocr_v5:bench .venv/bin/python bench/pdf_text_layer.py some.pdf other.pdf --ocr-pages 6
 
-(PYTHONPATH: the tests' pdf_support.py.)
+(PYTHONPATH: the tests' package, for support/pdf.py.)
 """
 
 import argparse
@@ -23,8 +25,6 @@ import json
 import os
 import time
 from pathlib import Path
-
-from pdf_support import debian_pdf, poppler_lines, score
 
 from ocr_backend.cli import page_source
 from ocr_backend.cli.pdf_pages import SCALE_NUDGE, PdfPages
@@ -35,6 +35,7 @@ from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.settings import Settings
 
 from common import REPO
+from tests.support.pdf import debian_pdf, poppler_lines, score
 
 HELD_OUT = [
     ("shared-mime-info", "usr/share/doc/shared-mime-info/shared-mime-info-spec.pdf"),
@@ -44,15 +45,24 @@ CONFIG = """<View><Image name="pdf" valueList="$pages"/><Labels name="label" toN
 </Labels><Polygon name="poly" toName="pdf"/><TextArea name="t" toName="pdf" perRegion="true"/></View>"""
 
 
-def text_path(doc, index, dpi, cap, recognize, verify, tags, settings):
+def text_read(doc, index, dpi, cap, plan):
+    """Render and read one page, screen it and hand it to the PDF's OCR-check plan (import-pdf's
+    auto mode): the page's text layer, or None when it is left to OCR without a check."""
     page = doc.render(index, dpi, cap, text=True)
-    use, _why = page_source.choose("auto", page.text, page.picture, page.image, recognize, verify)
-    stored = from_data(to_data(page.text if use else None))
+    use, _why = page_source.screen("auto", page.text, page.picture)
+    if use is None and plan.lines > 0:
+        plan.add(index, page.text, page.image, page.picture)
+    return page.text if use is not False else None
+
+
+def text_regions(index, page, tags, settings):
+    """The stored page as /predict answers it (Label Studio regions), and its lines for scoring."""
+    stored = from_data(to_data(page))
     if stored is None:
-        return page, None
+        return None
     lines = text_lines(stored, settings.word_boxes)
     encode.encode_lines(lines, tags, stored.width, stored.height, settings.output_type, item_index=index)
-    return page, [
+    return [
         {"box": list(union([w.box for w in line])), "text": " ".join(w.text for w in line)} for line in stored.lines
     ]
 
@@ -97,26 +107,30 @@ def main():
         with PdfPages(pdf) as doc:
             n = len(doc)
             sample = sorted({int(k * n / args.ocr_pages) for k in range(min(args.ocr_pages, n))})
-            t_text, t_ocr, rows_text, rows_pair_text, rows_pair_ocr, text_pages = 0.0, 0.0, [], [], [], 0
+            t_text, t_ocr, rows_pair_ocr, text_pages = 0.0, 0.0, [], 0
+            plan, layers, gts = page_source.Plan(args.verify_lines), {}, {}
             for index in range(n):
-                gt = poppler_lines(pdf, index + 1, scale)
+                gt = gts[index] = poppler_lines(pdf, index + 1, scale)
                 order = ("text", "ocr") if index % 2 == 0 else ("ocr", "text")
                 for which in order:
                     if which == "ocr" and index not in sample:
                         continue
                     t0 = time.perf_counter()
                     if which == "text":
-                        _page, preds = text_path(doc, index, args.dpi, settings.max_image_pixels, engine.recognize,
-                                                 args.verify_lines, tags, settings)  # fmt: skip
+                        layers[index] = text_read(doc, index, args.dpi, settings.max_image_pixels, plan)
                         t_text += time.perf_counter() - t0
-                        text_pages += preds is not None
-                        rows_text.append({"pred": preds or [], "gt": gt})
-                        if index in sample:
-                            rows_pair_text.append(rows_text[-1])
                     else:
                         preds = boxed(ocr_path(doc, index, args.dpi, settings.max_image_pixels, engine))
                         t_ocr += time.perf_counter() - t0
                         rows_pair_ocr.append({"pred": preds, "gt": gt})
+            t0 = time.perf_counter()  # the OCR check of the whole PDF (one recogniser call), then /predict's part
+            for index, (keep, _why) in (plan.verdicts(engine.recognize) if plan.pages else {}).items():
+                layers[index] = layers[index] if keep else None
+            preds = {index: text_regions(index, layers[index], tags, settings) for index in range(n)}
+            t_text += time.perf_counter() - t0
+            text_pages = sum(p is not None for p in preds.values())
+            rows_text = [{"pred": preds[i] or [], "gt": gts[i]} for i in range(n)]
+            rows_pair_text = [rows_text[i] for i in sample]
         figures = {
             "pages": n,
             "pages_from_text_layer": text_pages,

@@ -3,6 +3,7 @@ a loopback image host. Everything is started here and stopped at the end of the 
 
 Nothing is skipped: a missing piece (LS venv, chromium, weights, corpus) fails with what to run."""
 
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -10,7 +11,6 @@ from typing import Callable, Dict
 
 import pytest
 
-from harness.backend import BackendServer
 from harness.common import (
     ARTIFACTS,
     CACHE,
@@ -21,7 +21,6 @@ from harness.common import (
     VENV_LS,
     page_image,
 )
-from harness.imagehost import ImageHost
 from harness.labelstudio import (
     LEGACY_TOKEN,
     LabelStudioServer,
@@ -29,6 +28,8 @@ from harness.labelstudio import (
     create_personal_access_token,
     set_legacy_tokens,
 )
+from tests.support.hosts import Recorder, folder_host
+from tests.support.launcher import Backend
 
 HERE = Path(__file__).resolve().parent
 
@@ -87,39 +88,50 @@ def label_studio(e2e_deps) -> LabelStudio:
 
 
 @pytest.fixture(scope="session")
-def backends(label_studio) -> Callable[..., BackendServer]:
-    """backends(name, **env) -> a running backend, one per distinct name for the whole session."""
-    running: Dict[str, BackendServer] = {}
+def backends(label_studio) -> Callable[..., Backend]:
+    """backends(name, **env) -> a running backend (tests.support's launcher: gunicorn as `make serve`
+    runs it), one per distinct name for the whole session."""
+    running: Dict[str, Backend] = {}
 
-    def get(name: str, **env: str) -> BackendServer:
+    def get(name: str, **env: str) -> Backend:
         if name not in running:
-            full_env = {"LABEL_STUDIO_URL": label_studio.url, "LABEL_STUDIO_API_KEY": label_studio.legacy_token}
-            full_env.update(env)
+            full_env = {
+                "WORKERS": "1",
+                "LOG_LEVEL": "INFO",
+                "LABEL_STUDIO_URL": label_studio.url,
+                "LABEL_STUDIO_API_KEY": label_studio.legacy_token,
+                **env,
+            }
             t0 = time.monotonic()
-            running[name] = BackendServer(REPO, LOGS, name, full_env).start()
-            print(f"[e2e] backend {name} up at {running[name].url} in {time.monotonic() - t0:.1f} s")
+            # die_with_parent: a suite killed mid-run leaves no backend behind.
+            server = Backend(LOGS / f"backend-{name}.log", full_env, name=f"backend {name}", die_with_parent=True)
+            running[name] = server.wait_ready(120)
+            print(f"[e2e] backend {name} up at {server.url} in {time.monotonic() - t0:.1f} s")
         return running[name]
 
     try:
         yield get
     finally:
         for b in running.values():
-            b.stop()
+            # SIGINT: gunicorn's quick shutdown; nothing in a backend is worth waiting long for.
+            b.stop(timeout=5, sig=signal.SIGINT)
 
 
 @pytest.fixture(scope="session")
-def backend(backends) -> BackendServer:
+def backend(backends) -> Backend:
     """The default backend: OUTPUT_TYPE unset (polygon), API key = the user's legacy token."""
     return backends("legacy")
 
 
 @pytest.fixture(scope="session")
-def image_host() -> ImageHost:
-    host = ImageHost(CORPUS / "public" / "images").start()
+def image_host() -> Recorder:
+    """The corpus images on a loopback host, as an external image host (S3, a CDN) serves them,
+    with the CORS header the labeling UI needs; `requested` lists (path, status) of every request."""
+    host = folder_host(CORPUS / "public" / "images", cors=True)
     try:
         yield host
     finally:
-        host.stop()
+        host.close()
 
 
 @pytest.fixture(scope="session")

@@ -18,11 +18,11 @@ from collections import Counter
 
 import pypdfium2 as pdfium
 import pytest
-from pdf_support import debian_pdf, poppler_lines  # ppocr_v5/tests, on pytest.ini's pythonpath
 from test_e2e_pdf import browser, import_pdf, texts
 
 from harness.common import POLYGON_CONFIG, new_project
 from harness.regions import group_regions
+from tests.support.pdf import debian_pdf, poppler_lines  # ppocr_v5/tests, the package `tests`
 
 MULTIPAGE_CONFIG = POLYGON_CONFIG.replace('value="$image"', 'valueList="$pages"')
 SCALE = 150 / 72 * (1 - 1e-9)

@@ -1,31 +1,24 @@
-"""Fixtures shared by ppocr_v5/test_api.py and ppocr_v5/tests/: a loopback image server and the app."""
+"""Fixtures shared by the test suite (ppocr_v5/tests/): a loopback image server and the app."""
 
-import functools
-import http.server
 import os
-import threading
 
 import pytest
 
-from corpus import PUBLIC  # also sets MODEL_DIR for the app before it is imported
-from fast_lane import pytest_addoption, pytest_collection_modifyitems, pytest_configure  # noqa: F401 (--fast)
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
+from tests.support.corpus import PUBLIC  # also sets MODEL_DIR for the app before it is imported
+from tests.support.fast_lane import (  # noqa: F401 (--fast)
+    pytest_addoption,
+    pytest_collection_modifyitems,
+    pytest_configure,
+)
+from tests.support.hosts import folder_host
 
 
 @pytest.fixture(scope="session")
 def image_server():
     """Serves ../shared/corpus/public/images on a free loopback port; yields its base URL."""
-    handler = functools.partial(_QuietHandler, directory=os.path.join(PUBLIC, "images"))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    host = folder_host(os.path.join(PUBLIC, "images"))
+    yield host.url
+    host.close()
 
 
 @pytest.fixture(scope="session")

@@ -16,8 +16,8 @@ import check_lock  # ppocr_v5/scripts/check_lock.py, on pytest.ini's pythonpath
 import pytest
 import requests
 
-from corpus import POLYGON_CONFIG, corpus_pages, score_results
-from live_server import page_host
+from tests.support.corpus import POLYGON_CONFIG, corpus_pages, score_results
+from tests.support.hosts import page_host
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

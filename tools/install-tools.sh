@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Creates .venv-tools at the repo root with hadolint and docker-compose (pins in
-# requirements-tools.txt), used by ppocr_v5/tests/test_docker.py and tools/image.sh, and uv,
+# requirements-tools.txt), used by ppocr_v5/tests/contracts/test_docker.py and tools/image.sh, and uv,
 # used by `make lock` (tools/lock.sh). A separate venv because
 # docker-compose 1.29.2 needs old PyYAML/jsonschema that the backend's .venv must not get.
 # Idempotent: a stamp holding the hash of the pins and this script makes a re-run a no-op.

@@ -14,7 +14,7 @@ time, so the row that closes the gap names the stage that holds it:
 
 Every row is scored with the corpus' score.py (bench/common.py); a line is kept where its score is
 at least 0.5 and its text not blank (both pipelines' defaults). fast_rec reads at --squeeze (1.0 by
-default: the squeeze is bench/squeeze_table.py's question). Printed per language: score.py's CER
+default: the squeeze is bench/research/squeeze_table.py's question). Printed per language: score.py's CER
 (over matched lines only, the issue's figure), F1, and the end-to-end CER, which also counts missed
 and merged lines; a detector that drops hard lines lowers the first, not the last. Accuracy only,
 so machine load does not matter. --time N times fast_rec without and with the padding instead.

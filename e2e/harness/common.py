@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 from typing import Dict, List
 
-from .backend import BackendServer
 from .labelstudio import PASSWORD, USERNAME, LSClient
+from tests.support.launcher import Backend
 
 HERE = Path(__file__).resolve().parents[1]
 REPO = HERE.parent
@@ -43,7 +43,7 @@ def page_gt(page_id: str) -> dict:
     return json.loads((CORPUS / "public" / "gt" / f"{page_id}.json").read_text())
 
 
-def new_project(ls: LSClient, title: str, config: str, backend: BackendServer) -> Dict[str, int]:
+def new_project(ls: LSClient, title: str, config: str, backend: Backend) -> Dict[str, int]:
     """A project wired to `backend` the way a user does it in Settings > Model."""
     project = ls.create_project(title, config)
     ml = ls.add_ml_backend(project, backend.url)

@@ -11,7 +11,8 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 import requests
 
-from .procs import Process, free_port, log_tail
+from tests.support.ports import free_port
+from tests.support.processes import Child, log_tail
 
 # The pinned version names the cached data dir: a new LS version must migrate its own.
 LS_VERSION = re.search(
@@ -64,7 +65,7 @@ class LabelStudioServer:
         self.exe = venv / "bin" / "label-studio"
         self.template = cache_dir / f"ls-{LS_VERSION}-datadir"
         self.log_dir = log_dir
-        self.proc: Optional[Process] = None
+        self.proc: Optional[Child] = None
         self.data_dir: Optional[Path] = None
         self.port = 0
 
@@ -72,7 +73,7 @@ class LabelStudioServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _launch(self, data_dir: Path, log_name: str) -> Process:
+    def _launch(self, data_dir: Path, log_name: str) -> Child:
         for _attempt in range(3):
             self.port = free_port()
             argv = [
@@ -94,7 +95,7 @@ class LabelStudioServer:
             ]
             log = self.log_dir / log_name
             offset = log.stat().st_size if log.exists() else 0
-            proc = Process("label-studio", argv, log, cwd=data_dir, env=_ls_env(data_dir))
+            proc = Child("label-studio", argv, log, cwd=data_dir, env=_ls_env(data_dir), die_with_parent=True)
             # LS quietly moves to the next port when ours was taken in the meantime; then another
             # server may answer on ours. Go by the port it says it bound, and retry on a mismatch.
             bound = self._bound_port(proc, offset)
@@ -105,7 +106,7 @@ class LabelStudioServer:
         raise RuntimeError(f"label-studio did not bind the port it was given (3 tries); see {log}")
 
     @staticmethod
-    def _bound_port(proc: Process, offset: int, timeout: float = 240) -> int:
+    def _bound_port(proc: Child, offset: int, timeout: float = 240) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             with open(proc.log, "rb") as fh:

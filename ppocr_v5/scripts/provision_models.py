@@ -182,19 +182,8 @@ def convert_to_onnx(folder: str) -> bool:
         return False
     tmp = out + ".part"
     exe = shutil.which("paddle2onnx") or os.path.join(os.path.dirname(sys.executable), "paddle2onnx")
-    cmd = [
-        exe,
-        "--model_dir",
-        folder,
-        "--model_filename",
-        "inference.json",
-        "--params_filename",
-        "inference.pdiparams",
-        "--save_file",
-        tmp,
-        "--opset_version",
-        "11",
-    ]
+    files = {"--model_dir": folder, "--model_filename": "inference.json", "--params_filename": "inference.pdiparams"}
+    cmd = [exe, *(part for pair in files.items() for part in pair), "--save_file", tmp, "--opset_version", "11"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not os.path.isfile(tmp):
         raise ProvisionError(f"paddle2onnx failed for {folder}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")

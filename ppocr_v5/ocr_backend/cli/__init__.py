@@ -1,5 +1,6 @@
 """`ppocr-v5` command line: whole-project pre-annotation, PDF import and export to PaddleOCR
 training data.
 
-Runs the backend's own code (ocr_backend/) outside the HTTP server, talking to Label Studio
-through its SDK (ls_project.py) and, for the calls the SDK lacks, a small REST helper (ls_rest.py)."""
+Runs the backend's own code (ocr_backend/) outside the HTTP server (backend.py: its settings and
+engine), talking to Label Studio through one client (ls_client.py: the SDK, and the REST helper
+ls_rest.py for the call the SDK lacks)."""

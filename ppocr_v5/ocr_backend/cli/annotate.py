@@ -10,19 +10,17 @@ with its page's `item_index`, from the same per-task step as /predict.
 """
 
 import dataclasses
-import os
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Set, TextIO, Tuple
+from typing import Callable, List, Optional, Set, TextIO, Tuple
 
-from ocr_backend.cli import ls_project, runners
+from ocr_backend.cli import runners
+from ocr_backend.cli.backend import backend_version, build_engine
+from ocr_backend.cli.ls_client import LabelStudioClient
 from ocr_backend.cli.task_worker import EngineFactory, Job, Outcome
-from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.errors import RunAborted
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
-from ocr_backend.labelstudio.versioning import model_version
-from ocr_backend.ocr.engine import OcrEngine
-from ocr_backend.settings import Settings, label_studio_url
+from ocr_backend.settings import Settings
 
 
 @dataclasses.dataclass
@@ -47,11 +45,6 @@ class Summary:
         return "\n".join(lines)
 
 
-def backend_version(settings: Settings) -> str:
-    """What the backend's /setup answers for these settings."""
-    return model_version(settings, resolve_model_names(settings.model_variant, settings.ocr_lang))
-
-
 def _runner(job: Job, workers: int, ray_address: str) -> Callable:
     if ray_address:
         return lambda tasks: runners.run_ray(job, tasks, workers, ray_address)
@@ -61,7 +54,7 @@ def _runner(job: Job, workers: int, ray_address: str) -> Callable:
 
 
 def annotate_project(
-    client,
+    client: LabelStudioClient,
     project: int,
     settings: Settings,
     workers: int = 1,
@@ -69,7 +62,7 @@ def annotate_project(
     limit: Optional[int] = None,
     progress: bool = True,
     out: TextIO = sys.stderr,
-    engine_factory: EngineFactory = OcrEngine,
+    engine_factory: EngineFactory = build_engine,
     task_ids: Optional[Set[int]] = None,
 ) -> Summary:
     """Predict every task of `project` not yet predicted with this version, writing each at once.
@@ -77,10 +70,10 @@ def annotate_project(
     limits the run to those tasks (`import-pdf --annotate`: the ones it just created)."""
     started = time.monotonic()
     version = backend_version(settings)
-    config = ls_project.label_config(client, project)
+    config = client.label_config(project)
     # A config without Image + geometry fails here, before any OCR (a near-empty one reads as FALLBACK_*).
     parse_label_config(config, fallback_tags(settings))
-    for title, theirs in ls_project.backend_versions(client, project).items():
+    for title, theirs in client.backend_versions(project).items():
         if theirs and theirs != version:
             print(
                 f"warning: ML backend {title!r} of project {project} answers model_version {theirs!r}, "
@@ -88,8 +81,8 @@ def annotate_project(
                 f"Run with the backend's settings.",
                 file=out,
             )
-    tasks = [t for t in ls_project.iter_tasks(client, project) if task_ids is None or t["id"] in task_ids]
-    predicted = ls_project.tasks_with_version(client, project, version)
+    tasks = [t for t in client.iter_tasks(project) if task_ids is None or t["id"] in task_ids]
+    predicted = client.tasks_with_version(project, version)
     pending = [t for t in tasks if t["id"] not in predicted]
     summary = Summary(total=len(tasks), skipped=len(tasks) - len(pending))
     if limit is not None and len(pending) > limit:
@@ -117,12 +110,12 @@ def annotate_project(
     return summary
 
 
-def _record(client, outcome: Outcome, summary: Summary) -> None:
+def _record(client: LabelStudioClient, outcome: Outcome, summary: Summary) -> None:
     if outcome.prediction is None:
         summary.failed.append((outcome.task_id, outcome.error))
         return
     try:
-        ls_project.write_prediction(client, outcome.task_id, outcome.prediction)
+        client.write_prediction(outcome.task_id, outcome.prediction)
         summary.done += 1
     except Exception as exc:  # noqa: BLE001 - Label Studio refused this one; the others go on
         summary.failed.append((outcome.task_id, f"writing the prediction failed: {exc}"))
@@ -132,13 +125,3 @@ def _progress(total: int, enabled: bool, out: TextIO):
     from tqdm import tqdm
 
     return tqdm(total=total, unit="task", disable=not enabled, file=out, dynamic_ncols=True)
-
-
-def settings_for(url: str, api_key: str, env: Optional[Dict[str, str]] = None) -> Settings:
-    """The backend's settings from the environment, with the command line's URL and key on top."""
-    settings = Settings.from_env(os.environ if env is None else env)
-    return dataclasses.replace(
-        settings,
-        label_studio_url=label_studio_url("--url", url) if url else settings.label_studio_url,
-        label_studio_api_key=api_key or settings.label_studio_api_key,
-    )

@@ -1,21 +1,24 @@
 """`ppocr-v5 export`: a Label Studio project's regions (or a JSON export's) -> PaddleOCR training data.
 
-The command's part: the tasks (from the project through the SDK, or from --from-json), the task
+The command's part: the tasks (from the project through ls_client.py, or from a --from-json file,
+both read by task_format.py), the task
 data key holding the image (--image-key, else guessed), and where images come from (--image-dir,
 else downloaded like the backend does); paddleocr_dataset.py writes the folder (its docstring shows
 the layout).
 """
 
-import json
 import os
 import re
 import urllib.parse
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 import numpy as np
 
+from ocr_backend.cli.ls_client import LabelStudioClient
 from ocr_backend.cli.paddleocr_dataset import ExportSummary, export_tasks
+from ocr_backend.cli.task_format import read_export_file
 from ocr_backend.errors import ConfigError
+from ocr_backend.settings import Settings
 
 
 def _local_loader(image_dir: str, image_key: str, max_pixels: int) -> Callable[[dict], np.ndarray]:
@@ -67,27 +70,20 @@ def guess_image_key(tasks: List[dict]) -> str:
     return candidates[0] if len(candidates) == 1 else "image"
 
 
-def run_export(args) -> ExportSummary:
-    from ocr_backend.cli import ls_project
-    from ocr_backend.cli.annotate import settings_for
+def run_export(args, settings: Settings, client: Optional[LabelStudioClient]) -> ExportSummary:
+    """`settings`: the backend's, with --url and --api-key on top (images are fetched with them);
+    `client`: the project's Label Studio (None with --from-json)."""
     from ocr_backend.labelstudio.label_config import parse_label_config
 
     if not 0.0 <= args.val_fraction < 1.0:
         raise ConfigError("--val-fraction must be in [0, 1)")
-    settings = settings_for(args.url, args.api_key)
     if args.from_json:
-        try:
-            with open(args.from_json, encoding="utf-8") as f:
-                tasks = json.load(f)
-        except (OSError, ValueError) as exc:  # missing, unreadable, not UTF-8 or not JSON
-            raise ConfigError(f"--from-json {args.from_json}: cannot read it ({exc})") from None
-        if not isinstance(tasks, list):
-            raise ConfigError(f"{args.from_json} is not a Label Studio JSON export (a list of tasks)")
+        tasks = read_export_file(args.from_json)
         image_key = args.image_key or guess_image_key(tasks)
     else:
-        client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
-        image_key = args.image_key or parse_label_config(ls_project.label_config(client, args.project)).image_value
-        tasks = list(ls_project.iter_tasks(client, args.project, with_annotations=True))
+        assert client is not None, "main connects for --project"
+        image_key = args.image_key or parse_label_config(client.label_config(args.project)).image_value
+        tasks = list(client.iter_tasks(args.project, with_results=True))
     load = (
         _local_loader(args.image_dir, image_key, settings.max_image_pixels)
         if args.image_dir

@@ -23,10 +23,11 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Set, TextIO, Tuple
 
-from ocr_backend.cli import page_source
+from ocr_backend.cli import backend, page_source
 from ocr_backend.cli.import_report import PdfNotes, Summary
-from ocr_backend.cli.ls_rest import LabelStudioRest, pages_key
+from ocr_backend.cli.ls_client import LabelStudioClient
 from ocr_backend.cli.pdf_pages import PdfPages, sha256_of
+from ocr_backend.cli.task_format import pages_key
 from ocr_backend.core.page_text import to_data
 from ocr_backend.errors import PdfError
 from ocr_backend.service.text_layer import TEXT_KEY
@@ -65,7 +66,7 @@ def upload_name(pdf: Path, digest: str, index: int) -> str:
 
 
 def import_pdfs(
-    rest: LabelStudioRest,
+    client: LabelStudioClient,
     project: int,
     paths: Iterable[str],
     dpi: float = DEFAULT_DPI,
@@ -79,18 +80,19 @@ def import_pdfs(
     """Import every PDF under `paths` into `project` (see the module docstring). A bad label config
     or an unusable key raises (ValueError, LabelStudioApiError) before any PDF is read.
     `recognizer` builds the OCR that checks text layers in auto mode (default: the backend's
-    engine from the environment's settings, built on first need); `settings` give the limits."""
+    recogniser from the environment's settings, built on first need); `settings` (default: the
+    environment's) give the limits."""
     if not 10 <= dpi <= 1200:
         raise ValueError(f"--dpi {dpi:g}: use a value between 10 and 1200")
     if text_layer not in page_source.MODES:
         raise ValueError(f"--text-layer {text_layer!r}: use one of {', '.join(page_source.MODES)}")
     started = time.monotonic()
-    settings = settings or Settings.from_env()
+    settings = settings or backend.settings_for("", "")
     per_task = settings.max_pages_per_task
     summary = Summary(dpi=dpi, cap=settings.max_image_pixels)
-    key = pages_key(rest.label_config(project))
+    key = pages_key(client.label_config(project))
     done: Dict[Tuple[str, int], int] = {}
-    for task in rest.iter_tasks(project):
+    for task in client.iter_tasks(project):
         digest, part = task["data"].get(HASH_KEY), task["data"].get(PART_KEY, 1)
         if isinstance(digest, str):
             done.setdefault((digest, part if isinstance(part, int) else 1), task["id"])
@@ -136,14 +138,16 @@ def import_pdfs(
                         bar.update(last - first)
                         continue
                     span = (first, last)
-                    data = _upload_part(rest, project, pdf, digest, span, dpi, text_layer, checker, notes, summary.cap)
+                    data = _upload_part(
+                        client, project, pdf, digest, span, dpi, text_layer, checker, notes, summary.cap
+                    )
                     bar.update(last - first)
                     urls = data.pop("urls")
                     data.update({key: urls, NAME_KEY: pdf.name, HASH_KEY: digest, COUNT_KEY: len(urls)})
                     if count > per_task:
                         parts = -(-count // per_task)
                         data.update({PART_KEY: part, PARTS_KEY: parts, FIRST_KEY: first + 1})
-                    (task_id,) = rest.create_tasks(project, [{"data": data}])
+                    (task_id,) = client.create_tasks(project, [{"data": data}])
                     if count > per_task:
                         summary.parts[task_id] = f"part {part}/{parts} (pages {first + 1}-{last})"
                     summary.imported.append((pdf.name, task_id, len(urls)))
@@ -173,13 +177,13 @@ def _parts(count: int, per_task: int) -> List[Tuple[int, int, int]]:
     return [(k // per_task + 1, k, min(k + per_task, count)) for k in range(0, count, per_task)]
 
 
-def _upload_part(rest, project, pdf, digest, span, dpi, mode, checker, notes: PdfNotes, cap: int) -> dict:
+def _upload_part(client, project, pdf, digest, span, dpi, mode, checker, notes: PdfNotes, cap: int) -> dict:
     """Render and upload pages span[0]..span[1]-1 of one PDF in batches, then decide each page's
     source (page_source.py; the OCR check last, on line images kept from the renderings):
     {"urls": [...]}, and TEXT_KEY with each page's stored text layer (null: OCR) when any has one."""
     urls: List[str] = []
     layers: List[Optional[dict]] = []
-    pending: Dict[int, page_source.Samples] = {}  # position in the part -> lines for the OCR check
+    plan = page_source.Plan(checker.lines)  # position in the part -> lines for the OCR check
     whys: List[str] = []
     batch: List[Tuple[str, bytes]] = []
     with PdfPages(pdf) as doc:
@@ -190,18 +194,18 @@ def _upload_part(rest, project, pdf, digest, span, dpi, mode, checker, notes: Pd
             use, why = page_source.screen(mode, page.text, page.picture)
             if use is None and page.text is not None and checker.lines > 0:
                 checker.start()
-                pending[len(layers)] = page_source.samples(page.text, page.image, checker.lines)
+                plan.add(len(layers), page.text, page.image, page.picture)
             layers.append(to_data(page.text) if use is not False else None)
             whys.append(why)
             batch.append((upload_name(pdf, digest, index), page.png))
             del page
             if len(batch) >= BATCH_FILES or sum(len(b) for _n, b in batch) >= BATCH_BYTES:
-                urls += rest.upload_images(project, batch)
+                urls += client.upload_images(project, batch)
                 batch = []
         if batch:
-            urls += rest.upload_images(project, batch)
-    recognize = checker.recognize() if pending else None
-    for position, (keep, why) in (page_source.verdicts(pending, recognize) if recognize else {}).items():
+            urls += client.upload_images(project, batch)
+    recognize = checker.recognize() if plan.pages else None
+    for position, (keep, why) in (plan.verdicts(recognize) if recognize else {}).items():
         if not keep:
             layers[position], whys[position] = None, why
     for position, layer in enumerate(layers):
@@ -221,13 +225,13 @@ def _progress(total: int, enabled: bool, out: TextIO):
     return tqdm(total=total, unit="page", disable=not enabled, file=out, dynamic_ncols=True)
 
 
-def annotate_new_tasks(url: str, api_key: str, project: int, task_ids: List[int], workers: int, progress: bool):
+def annotate_new_tasks(
+    client: LabelStudioClient, settings: Settings, project: int, task_ids: List[int], workers: int, progress: bool
+):
     """`--annotate`: the new tasks through `ppocr-v5 annotate`'s own code path (same settings,
     model_version and resumability); returns its Summary."""
-    from ocr_backend.cli import annotate, ls_project
+    from ocr_backend.cli import annotate
 
-    settings = annotate.settings_for(url, api_key)
-    client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
     return annotate.annotate_project(
         client, project, settings, workers=workers, progress=progress, task_ids=set(task_ids)
     )

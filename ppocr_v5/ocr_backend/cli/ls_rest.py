@@ -1,14 +1,28 @@
-"""Label Studio's REST API for `ppocr-v5 import-pdf`: upload page images, list and create tasks.
+"""The commands' one HTTP path to Label Studio, and the one call label-studio-sdk 2.1.2 lacks.
 
-Plain `requests`, not the SDK: the SDK 2.1.2 has no call that uploads files without creating one
-task per file, and the import must put many images into ONE task. The key is turned into a header
-by the backend's own LabelStudioAuth (legacy token or PAT, renewed as it expires), and is only ever
-sent to `url` itself: every call is a path under it, and redirects are not followed."""
+Every request of the commands, the SDK's included (ls_client.py hands the SDK `SdkTransport`), goes
+out through `LabelStudioRest.send`, so there is one place that:
+  * spells the URL: read by the backend's strict parser and used canonically, so the host the key
+    goes to is the host connected to (a backslash or stray @ is refused), and every call is a path
+    under it (a URL elsewhere is refused before anything is sent);
+  * authenticates: images/ls_auth.py turns the key into the header (legacy token, or a Personal
+    Access Token exchanged and renewed; a 401 to a PAT's access token renews it once);
+  * never follows a redirect (the key would go with it);
+  * maps failures to LabelStudioApiError with the call, the status and what to fix, never the key.
+It is a requests session because images/ls_auth.py, shared with the backend's image fetcher, runs
+the PAT exchange on one: the exchange and the calls share it, and one requests-mock or local server
+answers both in the tests.
+
+What the SDK lacks, and so is plain REST here: `upload_files`, the multipart POST that stores files
+in a project WITHOUT creating tasks (`/api/projects/{id}/import?commit_to_project=false`, what Label
+Studio's own import dialog does first). The SDK's `projects.import_tasks` sends JSON tasks only, and
+its `files` client lists, replaces and deletes uploads that exist but cannot make one; import-pdf
+needs the pages of one PDF stored as files of ONE task."""
 
 import json
-import xml.etree.ElementTree as ET
-from typing import Any, Dict, Iterator, List, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
+import httpx
 import requests
 
 from ocr_backend.core.urls import parse_url
@@ -16,7 +30,16 @@ from ocr_backend.errors import ConfigError, LabelStudioApiError, LabelStudioAuth
 from ocr_backend.images.ls_auth import LabelStudioAuth
 from ocr_backend.settings import label_studio_url
 
-PAGE_SIZE = 100
+# What requests sets itself, or what describes bytes requests has already decoded.
+_HOP_HEADERS = {"host", "content-length", "transfer-encoding", "connection", "content-encoding"}
+
+
+def refused(call: str, status: int, body: Any, auth: LabelStudioAuth) -> LabelStudioApiError:
+    """The one error for a call Label Studio answered with a non-2xx status."""
+    if status in (401, 403):
+        return LabelStudioApiError(f"{call}: Label Studio refused the key (HTTP {status}): {auth.refusal_advice()}")
+    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, default=str)  # the SDK parses it
+    return LabelStudioApiError(f"{call}: HTTP {status}: {text[:500]}")
 
 
 class LabelStudioRest:
@@ -26,104 +49,69 @@ class LabelStudioRest:
                 "a Label Studio URL and API key are needed: pass --url and --api-key or set "
                 "LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY"
             )
-        # The URL is read by the backend's one strict parser and used in its canonical spelling, so
-        # the host the key is sent to is the host connected to (a backslash or stray @ is refused).
         self.url = parse_url(label_studio_url("--url", url)).geturl().rstrip("/")
         self.session = requests.Session()
         self.auth = LabelStudioAuth(self.url, api_key, session=self.session)
         self.timeout = timeout
 
-    def call(self, method: str, path: str, **kwargs) -> Any:
-        """One API call; the JSON answer, or LabelStudioApiError naming the call and the status."""
+    def send(self, method: str, path: str, headers: Optional[dict] = None, **kwargs) -> requests.Response:
+        """One request to `path` under self.url with the key; the answer whatever its status, or
+        LabelStudioApiError when none came or the key cannot be used."""
+        call = f"{method} {path.split('?')[0]}"
         for attempt in (1, 2):
             try:
-                headers = self.auth.headers()
+                sent = dict(headers or {}, **self.auth.headers())
             except LabelStudioAuthError as exc:
                 raise LabelStudioApiError(str(exc)) from None
             try:
                 resp = self.session.request(
-                    method, self.url + path, headers=headers, timeout=self.timeout, allow_redirects=False, **kwargs
+                    method, self.url + path, headers=sent, timeout=self.timeout, allow_redirects=False, **kwargs
                 )
             except requests.RequestException as exc:
                 raise LabelStudioApiError(
-                    f"{method} {path}: cannot reach Label Studio at {self.url} ({type(exc).__name__})"
+                    f"{call}: cannot reach Label Studio at {self.url} ({type(exc).__name__})"
                 ) from None
             # A PAT's access token may be judged expired by Label Studio before our clock says so.
             if resp.status_code == 401 and self.auth.renewable and attempt == 1:
                 self.auth.invalidate()
                 continue
-            break
-        if resp.status_code in (401, 403):
-            raise LabelStudioApiError(
-                f"{method} {path}: Label Studio refused the key (HTTP {resp.status_code}): {self.auth.refusal_advice()}"
-            )
+            return resp
+        raise AssertionError("unreachable: the second attempt returns")
+
+    def call(self, method: str, path: str, **kwargs) -> Any:
+        """One REST call; the JSON answer, or LabelStudioApiError naming the call and the status."""
+        resp = self.send(method, path, **kwargs)
+        call = f"{method} {path}"
         if not 200 <= resp.status_code < 300:
-            raise LabelStudioApiError(f"{method} {path}: HTTP {resp.status_code}: {resp.text[:500]}")
+            raise refused(call, resp.status_code, resp.text, self.auth)
         try:
             return resp.json()
         except ValueError:
-            raise LabelStudioApiError(f"{method} {path}: the answer is not JSON; is {self.url} Label Studio?") from None
+            raise LabelStudioApiError(f"{call}: the answer is not JSON; is {self.url} Label Studio?") from None
 
-    def label_config(self, project: int) -> str:
-        return str(self.call("GET", f"/api/projects/{project}/").get("label_config") or "")
-
-    def iter_tasks(self, project: int) -> Iterator[dict]:
-        """Every task of the project as {"id", "data"}, page by page."""
-        seen, page = 0, 1
-        while True:
-            body = self.call(
-                "GET",
-                "/api/tasks/",
-                params={"project": project, "page": page, "page_size": PAGE_SIZE, "fields": "task_only"},
-            )
-            tasks = body.get("tasks", []) if isinstance(body, dict) else body
-            for task in tasks:
-                yield {"id": task["id"], "data": task.get("data") or {}}
-            seen += len(tasks)
-            total = body.get("total", seen) if isinstance(body, dict) else seen
-            if not tasks or seen >= total:
-                return
-            page += 1
-
-    def upload_images(self, project: int, files: Sequence[Tuple[str, bytes]]) -> List[str]:
-        """Store images in the project WITHOUT creating tasks (`commit_to_project=false`, what
-        Label Studio's own import dialog does first); returns their `/data/upload/...` URLs in order."""
+    def upload_files(self, project: int, files: Sequence[Tuple[str, bytes]], mime: str) -> list:
+        """Store files in the project without creating tasks; their upload ids, in order."""
         # Distinct field names: Label Studio keeps only the last file of a repeated field.
-        parts = [(f"file{i}", (name, data, "image/png")) for i, (name, data) in enumerate(files)]
+        parts = [(f"file{i}", (name, data, mime)) for i, (name, data) in enumerate(files)]
         body = self.call("POST", f"/api/projects/{project}/import", params={"commit_to_project": "false"}, files=parts)
-        ids = list(body.get("file_upload_ids") or [])
+        ids = list(body.get("file_upload_ids") or []) if isinstance(body, dict) else []
         if len(ids) != len(files):
-            raise LabelStudioApiError(f"uploading {len(files)} page images: Label Studio stored {len(ids)}")
-        listed = self.call("GET", f"/api/projects/{project}/file-uploads", params={"ids": json.dumps(ids)})
-        stored: Dict[int, str] = {int(item["id"]): str(item["file"]) for item in listed}
-        urls = []
-        for upload_id, (name, _data) in zip(ids, files):
-            path = stored.get(int(upload_id), "")
-            # Label Studio prefixes a random 8-character id to the name it was given.
-            if not path.endswith("-" + name):
-                raise LabelStudioApiError(f"upload {upload_id} of {name} is listed as {path!r}")
-            urls.append("/data/" + path.lstrip("/"))  # MEDIA_URL: how tasks of uploaded images name them
-        return urls
-
-    def create_tasks(self, project: int, tasks: List[dict]) -> List[int]:
-        body = self.call("POST", f"/api/projects/{project}/import", params={"return_task_ids": "true"}, json=tasks)
-        ids = [int(i) for i in body.get("task_ids") or []]
-        if len(ids) != len(tasks):
-            raise LabelStudioApiError(f"creating {len(tasks)} tasks: Label Studio answered {len(ids)} task ids")
+            raise LabelStudioApiError(f"uploading {len(files)} files: Label Studio stored {len(ids)}")
         return ids
 
 
-def pages_key(label_config: str) -> str:
-    """The task data key of the config's multi-page Image (`<Image valueList="$pages">` -> "pages")."""
-    try:
-        root = ET.fromstring(label_config)
-    except ET.ParseError as exc:
-        raise ConfigError(f"the project's label config is not XML ({exc})") from None
-    for tag in root.iter():
-        value = (tag.get("valueList") or "").strip()
-        if tag.tag == "Image" and value.startswith("$") and len(value) > 1:
-            return value[1:]
-    raise ConfigError(
-        'the project\'s label config has no <Image valueList="$pages"> (the multi-page document '
-        "template): a PDF becomes one task with a list of page images, which only such an Image shows"
-    )
+class SdkTransport(httpx.BaseTransport):
+    """Hands the SDK's requests to `LabelStudioRest.send`: the SDK builds the calls and reads the
+    answers, our one path sends them (same key handling, no redirects, same errors)."""
+
+    def __init__(self, rest: LabelStudioRest):
+        self.rest = rest
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        base, url = str(httpx.URL(self.rest.url + "/")), str(request.url)
+        if not url.startswith(base):
+            raise LabelStudioApiError(f"{request.method} {url}: not under {self.rest.url}; not sent")
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS | {"authorization"}}
+        resp = self.rest.send(request.method, url[len(base) - 1 :], headers=headers, data=request.read())
+        kept = [(k, v) for k, v in resp.headers.items() if k.lower() not in _HOP_HEADERS]
+        return httpx.Response(resp.status_code, headers=kept, content=resp.content, request=request)

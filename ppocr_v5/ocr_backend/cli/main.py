@@ -8,7 +8,6 @@ import sys
 
 from ocr_backend import redaction
 from ocr_backend.errors import ConfigError, LabelConfigError, LabelStudioApiError
-from ocr_backend.settings import label_studio_url
 
 EXIT_FAILED_TASKS = 1
 EXIT_USAGE = 2
@@ -127,13 +126,22 @@ def main(argv=None) -> int:
         return EXIT_USAGE
 
 
+def _connect(args, client: bool = True):
+    """The command's settings (the backend's, with --url and --api-key on top) and its one client
+    (None when the command talks to no Label Studio: `export --from-json`)."""
+    from ocr_backend.cli.backend import settings_for
+    from ocr_backend.cli.ls_client import LabelStudioClient
+
+    settings = settings_for(args.url, args.api_key)
+    return settings, LabelStudioClient.from_settings(settings) if client else None
+
+
 def _annotate(args) -> int:
-    from ocr_backend.cli import annotate, ls_project
+    from ocr_backend.cli import annotate
 
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    settings = annotate.settings_for(args.url, args.api_key)
-    client = ls_project.connect(settings.label_studio_url, settings.label_studio_api_key)
+    settings, client = _connect(args)
     summary = annotate.annotate_project(
         client,
         args.project,
@@ -150,23 +158,20 @@ def _annotate(args) -> int:
 
 
 def _import_pdf(args) -> int:
-    from ocr_backend.cli import annotate, import_pdf
-    from ocr_backend.cli.ls_rest import LabelStudioRest
+    from ocr_backend.cli import import_pdf
 
     if args.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    url = label_studio_url("--url", args.url or os.environ.get("LABEL_STUDIO_URL", ""))
-    key = args.api_key or os.environ.get("LABEL_STUDIO_API_KEY", "")
-    if args.annotate:
-        annotate.settings_for(url, key)  # bad OCR settings stop the run before anything is uploaded
+    settings, client = _connect(args)  # bad settings stop the run before anything is uploaded
     summary = import_pdf.import_pdfs(
-        LabelStudioRest(url, key),
+        client,
         args.project,
         args.paths,
         dpi=args.dpi,
         progress=not args.no_progress,
         text_layer=args.text_layer,
         verify_lines=args.verify_lines,
+        settings=settings,
     )
     print(summary.report(), file=sys.stderr)
     if summary.interrupted:
@@ -174,7 +179,7 @@ def _import_pdf(args) -> int:
     failed = bool(summary.failed)
     if args.annotate and summary.task_ids:
         result = import_pdf.annotate_new_tasks(
-            url, key, args.project, summary.task_ids, args.workers, progress=not args.no_progress
+            client, settings, args.project, summary.task_ids, args.workers, progress=not args.no_progress
         )
         print(result.report(), file=sys.stderr)
         if result.interrupted:
@@ -186,7 +191,8 @@ def _import_pdf(args) -> int:
 def _export(args) -> int:
     from ocr_backend.cli import export_paddleocr
 
-    summary = export_paddleocr.run_export(args)
+    settings, client = _connect(args, client=args.project is not None)
+    summary = export_paddleocr.run_export(args, settings, client)
     print(summary.report(), file=sys.stderr)
     return EXIT_FAILED_TASKS if summary.failed else 0
 

@@ -6,14 +6,17 @@ when it is usable (docs/beyond.md, "Text layer"):
 - it has visible text (invisible render-mode-3 text is someone's OCR of a scan: the page is ours
   to OCR), and the page is not a full-page picture with a few words on it (a scan with a stamp);
 - at most UNMAPPED_SHARE of its glyphs lack a Unicode mapping (broken fonts read as garbage);
-- OCR agrees with it: `verify_lines` of its lines, spread over the page, are cut from the
-  rendering and recognised; a mean character error above DISAGREE means the mapping is wrong
-  (a font whose ToUnicode map lies), and OCR reads the page instead.
+- OCR agrees with it: `verify_lines` of its lines are cut from the rendering and recognised; a
+  mean character error above DISAGREE means the mapping is wrong (a font whose ToUnicode map
+  lies), and OCR reads the page instead. Not every page is read (the check is the import's
+  biggest cost, docs/beyond.md): `Plan` checks SPREAD pages spread over the PDF, every page with
+  a font no earlier page used (on lines in that font), every page with unmapped glyphs or a large
+  picture; when any of them disagrees, every other page of the PDF is checked too.
 """
 
 import concurrent.futures
 import dataclasses
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import numpy as np
 
@@ -26,6 +29,8 @@ PICTURE_SHARE = 0.5  # an image over half the page ...
 PICTURE_TEXT = 100  # ... with fewer visible characters than this: a scanned page
 PAD = 3  # pixels around a sampled line's box
 CROP_WIDTH = 400  # pixels of a sampled line read by OCR (its first words)
+SPREAD = 3  # pages of each PDF (part) always checked: the first, middle and last that need it
+NEW_FONT_LINES = 4  # extra lines a page may get checked for the fonts it is the first to use
 
 Recognize = Callable[[Sequence[np.ndarray]], List[Tuple[str, float]]]
 
@@ -49,6 +54,19 @@ def sample(texts: Sequence[str], count: int) -> List[int]:
     return sorted({candidates[int(k * step)] for k in range(min(count, len(candidates)))})
 
 
+def sample_fonts(page: PageText, fonts: FrozenSet[str], count: int) -> List[int]:
+    """`sample`, plus for each of `fonts` one line that uses it (up to NEW_FONT_LINES more)."""
+    texts = page.line_texts()
+    chosen = set(sample(texts, count))
+    for font in sorted(fonts):
+        if len(chosen) >= count + NEW_FONT_LINES or any(font in page.line_fonts[i] for i in chosen):
+            continue
+        chosen |= set(
+            next(([i] for i, f in enumerate(page.line_fonts) if font in f and len(texts[i].replace(" ", "")) >= 4), [])
+        )
+    return sorted(chosen)
+
+
 @dataclasses.dataclass(frozen=True)
 class Samples:
     """Line images cut from a page's rendering with the text its text layer gives them: all the
@@ -58,12 +76,13 @@ class Samples:
     texts: List[str]
 
 
-def samples(page: PageText, image, count: int) -> Samples:
-    """Up to `count` lines spread over the page, each cut to its first words up to CROP_WIDTH
-    pixels (the recogniser's time grows with the width; a lying font mapping shows in a few words)."""
+def samples(page: PageText, image, count: int, fonts: FrozenSet[str] = frozenset()) -> Samples:
+    """Up to `count` lines spread over the page (and one in each of `fonts`), each cut to its first
+    words up to CROP_WIDTH pixels (the recogniser's time grows with the width; a lying font mapping
+    shows in a few words)."""
     rgb = np.asarray(image.convert("RGB"))
     crops, texts = [], []
-    for i in sample(page.line_texts(), count):
+    for i in sample_fonts(page, fonts, count):
         words = list(page.lines[i][:1])
         for word in page.lines[i][1:]:
             if word.box[2] - words[0].box[0] > CROP_WIDTH:
@@ -91,6 +110,49 @@ def verdicts(pending: Dict[int, Samples], recognize: Recognize) -> Dict[int, Tup
     return out
 
 
+class Plan:
+    """The OCR check of one PDF (or part): each page that passed `screen` is added in page order with
+    its sampled lines; `verdicts` reads the pages the rule above picks, in one recogniser call (a
+    page picked only for its new fonts: just lines in those fonts), and the others only when one
+    of those disagrees (a lying font then cannot hide on an unread page)."""
+
+    def __init__(self, lines: int):
+        self.lines = lines
+        self.pages: Dict[int, Samples] = {}
+        self.new_fonts: Dict[int, Samples] = {}  # pages that use a font first: lines in those fonts
+        self.with_fonts: Dict[int, Samples] = {}  # ... and the spread lines with them
+        self.flagged: Set[int] = set()  # unmapped glyphs, a large picture: checked like spread pages
+        self._fonts: Set[str] = set()
+
+    def add(self, key: int, page: PageText, image, picture: float = 0.0) -> None:
+        new = frozenset(page.fonts - self._fonts)
+        self._fonts |= page.fonts
+        self.pages[key] = samples(page, image, self.lines)
+        if new:
+            self.new_fonts[key] = samples(page, image, 0, new)
+            self.with_fonts[key] = samples(page, image, self.lines, new)
+        if page.unmapped or picture >= PICTURE_SHARE:
+            self.flagged.add(key)
+
+    def spread(self) -> Set[int]:
+        keys = sorted(self.pages)
+        return {keys[round(k * (len(keys) - 1) / max(1, SPREAD - 1))] for k in range(min(SPREAD, len(keys)))}
+
+    def first_round(self) -> Dict[int, Samples]:
+        """The pages read first and the lines read on each."""
+        full = self.spread() | self.flagged
+        out = {k: self.with_fonts.get(k, self.pages[k]) for k in full}
+        out.update({k: found for k, found in self.new_fonts.items() if k not in full})
+        return dict(sorted(out.items()))
+
+    def verdicts(self, recognize: Recognize) -> Dict[int, Tuple[bool, str]]:
+        first = verdicts(self.first_round(), recognize)
+        rest = {k: v for k, v in self.pages.items() if k not in first}
+        if all(keep for keep, _why in first.values()):
+            return {**first, **{k: (True, "") for k in rest}}
+        return {**first, **verdicts(rest, recognize)}
+
+
 def screen(mode: str, page: Optional[PageText], picture: float) -> Tuple[Optional[bool], str]:
     """Everything but the OCR check: (True: take it, False: OCR it, None: take it if OCR agrees;
     why not, when not)."""
@@ -106,18 +168,6 @@ def screen(mode: str, page: Optional[PageText], picture: float) -> Tuple[Optiona
     if page.unmapped_share > UNMAPPED_SHARE:
         return False, f"{page.unmapped_share:.0%} of its glyphs have no Unicode mapping"
     return None, ""
-
-
-def choose(
-    mode: str, page: Optional[PageText], picture: float, image, recognize: Optional[Recognize], verify_lines: int
-) -> Tuple[bool, str]:
-    """screen + the OCR check at once, for one rendered page (recognize None: no check)."""
-    use, why = screen(mode, page, picture)
-    if use is not None:
-        return use, why
-    if recognize is None or verify_lines <= 0 or page is None:
-        return True, ""
-    return verdicts({0: samples(page, image, verify_lines)}, recognize)[0]
 
 
 class Checker:
@@ -148,10 +198,9 @@ class Checker:
 
 
 def backend_recognizer() -> Recognize:
-    """The backend's own recogniser, with the settings of this environment (MODEL_DIR, ...)."""
-    from ocr_backend.ocr.engine import OcrEngine
+    """The backend's own line recogniser, with the settings of this environment (MODEL_DIR, ...),
+    built the quick way (ocr/check_recognizer.py: no PaddleX where fast_rec reads the lines)."""
+    from ocr_backend.ocr.check_recognizer import check_recognizer
     from ocr_backend.settings import Settings
 
-    engine = OcrEngine(Settings.from_env())
-    engine.warm_up()
-    return engine.recognize
+    return check_recognizer(Settings.from_env())

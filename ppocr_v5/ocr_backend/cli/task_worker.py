@@ -9,10 +9,10 @@ import dataclasses
 import time
 from typing import Callable, Optional
 
+from ocr_backend.cli.backend import build_engine
 from ocr_backend.errors import ConfigError
 from ocr_backend.images.fetch import ImageFetcher
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
-from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.protocol import Engine
 from ocr_backend.service.text_layer import TextLayerStep
 from ocr_backend.settings import Settings
@@ -25,9 +25,9 @@ class Job:
     settings: Settings  # LABEL_STUDIO_URL / _API_KEY inside are what images are fetched with
     label_config: str
     model_version: str
-    # Builds each worker's engine. A class or module-level function keeps the Job picklable for
-    # process pools and Ray; an inline run takes any callable (the tests' fake engine).
-    engine_factory: EngineFactory = OcrEngine
+    # Builds each worker's engine. A module-level function keeps the Job picklable for process
+    # pools and Ray; an inline run takes any callable (the tests' fake engine).
+    engine_factory: EngineFactory = build_engine
 
 
 @dataclasses.dataclass(frozen=True)

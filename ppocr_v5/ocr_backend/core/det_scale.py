@@ -8,13 +8,21 @@ TARGET_LINE_PX, the height at which the detector reads 150-dpi body text (docs/s
 scale"). Only ever down, never below MIN_SCALE, and only for images larger than SCALE_ABOVE_PIXELS:
 a 150-dpi page is detected as it is, so small text on ordinary pages is never put at risk.
 
+Up, for blurred small text (scans, faxes, photographs of a page): the v5 mobile detector loses a
+third of such lines at their own size and finds them on the page scaled up (docs/speed.md, "Where
+scans lose their lines"). The detector's box heights alone cannot tell a scan from a clean page (blur
+makes its boxes taller, so scanned lines measure as tall as clean ones), so the page is detected again
+at UP_SCALE only where its lines are small (below UP_BELOW_LINE_PX) and their edges blurred (below
+BLURRED_BELOW): clean pages, whose text edges are sharp, are detected once, as before.
+
 Heights are those of the detector's own boxes (unclipped, so taller than the ink), in pixels of the
 image as uploaded. This module is pure arithmetic; ocr/det_scale.py runs the detector.
 """
 
 import math
-from typing import Iterable, List, Sequence, Union
+from typing import Iterable, List, Optional, Sequence, Union
 
+import cv2
 import numpy as np
 
 # Images up to this many pixels are detected as they are: a 150-dpi A4 or Letter page is ~2.2 MP,
@@ -80,3 +88,64 @@ def choose_scale(height_px: float, target_px: float = TARGET_LINE_PX) -> float:
 def reuse_coarse(scale: float, coarse: float) -> bool:
     """Whether the coarse pass was already (nearly) at the chosen scale, so its boxes can be kept."""
     return scale <= coarse * REUSE_COARSE_WITHIN
+
+
+# Up: pages whose lines' native-pass 20th-percentile height is below this (clean 150-dpi body text
+# measures 20-28 px, and so do its scans) ...
+UP_BELOW_LINE_PX = 28.0
+# ... and whose edges are this blurred (edge_sharpness: clean typeset pages measure 1.02 and more, the
+# scans of public-degraded 0.97 and less, photographed pages 0.92-1.01; docs/speed.md) ...
+BLURRED_BELOW = 0.98
+# ... are detected again on the page scaled by UP_SCALE (1.25 and 1.5 find fewer of the lost lines),
+# never on more than UP_MAX_PIXELS (the detector's memory grows with its input). The detector's own
+# unclip ratio stays: 1.7 on the larger copy gave boxes of the native pass's height but matched fewer
+# lines (docs/speed.md).
+UP_SCALE = 1.75
+UP_MAX_PIXELS = 6_000_000
+# Upscales this close to 1 (a large page under UP_MAX_PIXELS) are not worth a second detection.
+NO_RESIZE_BELOW = 1.2
+# How many lines the edge measure looks at (the widest ones: most ink, least noise).
+SHARPNESS_LINES = 12
+
+
+def edge_sharpness(gray_crops: Iterable[np.ndarray]) -> Optional[float]:
+    """How sharp text edges are: per line crop, the 98th percentile of the gradient magnitude over
+    the crop's ink-to-paper contrast (5th to 95th percentile), the median over the crops. Sharp
+    anti-aliased text steps from ink to paper in about a pixel, blurred text over several. None
+    when no crop has contrast enough to say."""
+    values = []
+    for crop in gray_crops:
+        if crop.size < 100:
+            continue
+        lo, hi = np.percentile(crop, (5, 95))
+        if hi - lo < 20:
+            continue
+        c = crop.astype(np.float32)
+        magnitude = np.hypot(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)) / 4
+        values.append(float(np.percentile(magnitude, 98)) / float(hi - lo))
+    return float(np.median(values)) if values else None
+
+
+def sideways(polys: Sequence[Union[np.ndarray, Sequence[Sequence[float]]]]) -> bool:
+    """Whether most lines stand on end (taller than wide): a page turned a quarter. The detector
+    finds such lines poorly at any scale (turning the page, USE_DOC_ORIENTATION, is what helps), and
+    detecting them again larger found fewer of them (docs/speed.md)."""
+    if not polys:
+        return False
+    spans = [np.ptp(np.asarray(p, dtype=float).reshape(-1, 2), axis=0) for p in polys]
+    return sum(1 for w, h in spans if h > w) > len(spans) / 2
+
+
+def wants_upscaling(height_px: float) -> bool:
+    """Whether a page's lines (native-pass 20th-percentile height) are small enough that their
+    edges are worth measuring; 0 (too few lines to say) is not."""
+    return 0 < height_px < UP_BELOW_LINE_PX
+
+
+def choose_upscale(height_px: float, sharpness: Optional[float], width: int, height: int) -> float:
+    """The scale (> 1) to detect a page again at, or 1.0: only small (wants_upscaling), blurred
+    (sharpness below BLURRED_BELOW) text, never beyond UP_MAX_PIXELS."""
+    if not wants_upscaling(height_px) or sharpness is None or sharpness >= BLURRED_BELOW:
+        return 1.0
+    scale = min(UP_SCALE, math.sqrt(UP_MAX_PIXELS / (width * height)))
+    return scale if scale > NO_RESIZE_BELOW else 1.0

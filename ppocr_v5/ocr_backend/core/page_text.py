@@ -9,7 +9,7 @@ bounds is refused with ValueError, never half-used.
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence, Tuple
+from typing import FrozenSet, List, Optional, Sequence, Tuple
 
 from ocr_backend.types import TextLine
 
@@ -37,10 +37,17 @@ class PageText:
     unmapped: int = 0  # kept glyphs without a usable Unicode mapping (U+FFFD, private use, map errors)
     invisible: int = 0  # render mode 3 (hidden text, typically OCR under a scan): never a region
     outside: int = 0  # drawn outside the page's visible area
+    # The font names of each line (as read from the PDF; not stored in the task): the import
+    # checks each font against OCR on a line that uses it (cli/page_source.py).
+    line_fonts: Tuple[FrozenSet[str], ...] = ()
 
     @property
     def unmapped_share(self) -> float:
         return self.unmapped / self.chars if self.chars else 0.0
+
+    @property
+    def fonts(self) -> FrozenSet[str]:
+        return frozenset().union(*self.line_fonts)
 
     def line_texts(self) -> List[str]:
         return [" ".join(word.text for word in line) for line in self.lines]

@@ -4,29 +4,41 @@ PDFium's text page gives every character with its Unicode value and box in PDF u
 affine map from user space to the bitmap pypdfium2 renders (page /Rotate, crop box and scale
 included) is taken from PDFium itself (FPDF_PageToDevice), so boxes land on the pixels the
 annotator sees. What real files contain (docs/beyond.md, "Text layer"):
-- line ends: PDFium's generated CR/LF, and a jump away from the line (new row or column);
+- line ends: PDFium's generated CR/LF, and a jump away from the line (new row or column); a raised
+  or lowered glyph (a superscript) stays on its line; a list bullet drawn at another size than its
+  item, a gap away, is a region of its own (poppler cuts it there too);
 - a soft hyphen (U+00AD, or PDFium's end-of-line hyphen marker U+0002) shows as "-" at the end of a
   line, where it is drawn, and nowhere else; zero-width and other format characters are dropped;
 - ligatures (U+FB00-FB06) are spelled out ("ﬁ" -> "fi"), as OCR reads them;
 - invisible text (render mode 3, typically someone's OCR under a scan) is not in the picture, so it
   never becomes a region; it is counted, and a page that has only such text reads as textless;
-- characters drawn outside the visible page are dropped and counted;
-- glyphs without a usable Unicode mapping (U+FFFD, private use, PDFium's map error) are kept as
-  U+FFFD and counted: the caller decides whether the page is usable.
+- characters drawn wholly outside the visible page are dropped and counted (one partly on it is
+  kept, its box cut at the page's edge);
+- glyphs without a usable Unicode mapping (U+FFFD, private use, a control code) are kept as U+FFFD
+  and counted; where PDFium's only value is the glyph's code in the font (its map error) and that
+  is a printable character, the character is kept, as poppler keeps it ("$"), and counted too:
+  the caller decides whether the page is usable;
+- each line's font names are kept beside it (the import checks every font against OCR once).
 """
 
 import ctypes
 import math
+import re
 import unicodedata
-from typing import List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from ocr_backend.core.page_text import Box, PageText, Word, union
 from ocr_backend.core.reading_order import sort_regions
 
 INVISIBLE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
 HYPHEN_MARKS = {0x00AD, 0x0002}
-FAR = 1.5  # a gap wider than this many character heights starts a new line (next column, table cell)
-SPACE = 0.1  # a gap between glyphs wider than this share of their height is a word break (no space drawn)
+# In glyph heights; close to poppler's own thresholds in font sizes (its TextOutputDev.cc:
+# maxWordSpacing, minWordBreakSpace, maxIntraLineDelta, minColSpacing1, maxBlockFontSizeDelta3).
+FAR = 1.5  # a gap wider than this starts a new line (next column, table cell)
+SPACE = 0.1  # a gap between glyphs wider than this is a word break (justified text draws no space)
+SHIFT = 0.5  # a glyph whose middle is off the line's (of the taller glyph) by more than this: a new row
+BULLET = re.compile("[^\\w\\s\ufffd]{1,2}")  # a line's first word that is a list bullet: •, –, *, ▪ (not unmapped)
+BULLET_GAP, BULLET_RESIZE = 0.3, 0.15  # ... followed by a wider gap and a size change: its own region
 PRECISION = 1024  # FPDF_PageToDevice answers whole pixels: map onto a 1024x finer grid
 
 
@@ -51,7 +63,7 @@ def _device_map(page, width: int, height: int):
     return lambda x, y: (ox + a * x + cc * y, oy + b * x + d * y), (a, b, cc, d)
 
 
-Char = Tuple[Box, str]
+Char = Tuple[Box, str, str]  # box, text, font name
 
 
 class _Builder:
@@ -62,31 +74,50 @@ class _Builder:
         self.line: List[List[Char]] = []
         self.word: List[Char] = []
         self.last: Optional[Box] = None
+        self.size = 1.0  # the last glyph's height across the line, in pixels
+        self.soft_end = False  # PDFium put a line end after the last glyph
         self.horizontal = True
 
-    def add(self, box: Box, text: str, horizontal: bool) -> None:
-        if self.last is not None and self._breaks(self.last, box, horizontal and self.horizontal):
+    def line_end(self) -> None:
+        """PDFium's line end: it also puts one where a superscript's baseline ends, so the next
+        glyph starts a new line only where it is not further along the same row."""
+        self.end_word()
+        self.soft_end = True
+
+    def add(self, box: Box, text: str, horizontal: bool, size: float, font: str = "") -> None:
+        ended, self.soft_end = self.soft_end, False
+        if self.last is not None and (
+            self._breaks(self.last, box, horizontal and self.horizontal, self.size, size)
+            or self._bullet(box, size)
+            or (ended and not (horizontal and box[0] >= self.last[2] - 0.5 * size))
+        ):
             self.end_line()
-        elif self.last is not None and horizontal and self._spaced(self.last, box):
+        elif self.last is not None and horizontal and self._spaced(self.last, box, min(self.size, size)):
             self.end_word()  # justified text often has no space character, only a gap
-        self.horizontal = horizontal
-        self.word.append((box, text))
+        self.horizontal, self.size = horizontal, size
+        self.word.append((box, text, font))
         self.last = box
 
     @staticmethod
-    def _breaks(a: Box, b: Box, horizontal: bool) -> bool:
-        size = max(1.0, min(a[3] - a[1], b[3] - b[1]) if horizontal else min(a[2] - a[0], b[2] - b[0]))
-        gap_x = max(0.0, b[0] - a[2], a[0] - b[2])
-        gap_y = max(0.0, b[1] - a[3], a[1] - b[3])
-        if max(gap_x, gap_y) > FAR * size:
+    def _breaks(a: Box, b: Box, horizontal: bool, size_a: float, size_b: float) -> bool:
+        small, big = min(size_a, size_b), max(size_a, size_b)
+        if max(0.0, b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3]) > FAR * small:
             return True
-        # Off the previous glyph's row: a new line (either writing direction).
-        return horizontal and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 > 0.5 * size
+        # Off the previous glyph's row (a superscript is not): a new line (either writing direction).
+        return horizontal and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 > SHIFT * big
+
+    def _bullet(self, box: Box, size: float) -> bool:
+        """The line so far is one bullet, of another size than what follows it a gap away."""
+        if len(self.line) != 1 or self.word or self.last is None:
+            return False
+        a, small, big = self.last, min(self.size, size), max(self.size, size)
+        gap = max(box[0] - a[2], a[0] - box[2], box[1] - a[3], a[1] - box[3])
+        bullet = BULLET.fullmatch("".join(t for _b, t, _f in self.line[0])) is not None
+        return bullet and gap > BULLET_GAP * big and big - small > BULLET_RESIZE * big
 
     @staticmethod
-    def _spaced(a: Box, b: Box) -> bool:
-        gap = max(b[0] - a[2], a[0] - b[2])
-        return gap > SPACE * min(a[3] - a[1], b[3] - b[1])
+    def _spaced(a: Box, b: Box, size: float) -> bool:
+        return max(b[0] - a[2], a[0] - b[2]) > SPACE * size
 
     def end_word(self) -> None:
         if self.word:
@@ -99,19 +130,20 @@ class _Builder:
             self.lines.append(self.line)
         self.line, self.last = [], None
 
-    def result(self) -> List[Tuple[Word, ...]]:
+    def result(self) -> List[Tuple[Tuple[Word, ...], FrozenSet[str]]]:
+        """(words, font names) per line."""
         self.end_line()
         out = []
         for line in self.lines:
             words = []
             for n, word in enumerate(line):
                 chars = [(box, "-" if t == "\u00ad" and n == len(line) - 1 and k == len(word) - 1 else t)
-                         for k, (box, t) in enumerate(word)]  # fmt: skip
+                         for k, (box, t, _f) in enumerate(word)]  # fmt: skip
                 chars = [(box, t) for box, t in chars if t != "\u00ad"]
                 if chars:
                     words.append(Word(union([b for b, _ in chars]), "".join(t for _, t in chars)))
             if words:
-                out.append(tuple(words))
+                out.append((tuple(words), frozenset(f for word in line for _b, _t, f in word)))
         return out
 
 
@@ -121,6 +153,7 @@ def read_page(page, width: int, height: int) -> PageText:
 
     to_px, (ma, mb, mc, md) = _device_map(page, width, height)
     textpage = page.get_textpage()
+    fonts: Dict[Optional[int], str] = {}
     try:
         n = c.FPDFText_CountChars(textpage)
         builder, rect = _Builder(), c.FS_RECTF()
@@ -128,7 +161,7 @@ def read_page(page, width: int, height: int) -> PageText:
         for i in range(max(0, n)):
             code = c.FPDFText_GetUnicode(textpage, i)
             if code in (0x0D, 0x0A):
-                builder.end_line()
+                builder.line_end()
                 continue
             if code == 0x20 or (chr(code).isspace() and code not in HYPHEN_MARKS):
                 builder.end_word()
@@ -136,7 +169,8 @@ def read_page(page, width: int, height: int) -> PageText:
             if c.FPDFText_IsGenerated(textpage, i) == 1:
                 continue
             category = unicodedata.category(chr(code))
-            if code not in HYPHEN_MARKS and (category in ("Cc", "Cf") and code != 0):
+            guessed = c.FPDFText_HasUnicodeMapError(textpage, i) == 1  # no mapping: the value is the code
+            if code not in HYPHEN_MARKS and (category in ("Cc", "Cf") and code != 0) and not guessed:
                 continue  # zero-width spaces, joiners, BOMs, controls: nothing drawn
             obj = c.FPDFText_GetTextObject(textpage, i)
             if obj and c.FPDFTextObj_GetTextRenderMode(obj) == INVISIBLE:
@@ -146,28 +180,46 @@ def read_page(page, width: int, height: int) -> PageText:
                 continue
             corners = [to_px(x, y) for x in (rect.left, rect.right) for y in (rect.bottom, rect.top)]
             box = union([(x, y, x, y) for x, y in corners])
-            cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-            if not (0 <= cx <= width and 0 <= cy <= height):
+            if box[2] < 0 or box[0] > width or box[3] < 0 or box[1] > height:
                 outside += 1
                 continue
+            box = (max(0.0, box[0]), max(0.0, box[1]), min(float(width), box[2]), min(float(height), box[3]))
             if code in HYPHEN_MARKS:
                 text = "\u00ad"
-            elif _is_unmapped(code) or c.FPDFText_HasUnicodeMapError(textpage, i) == 1:
+            elif _is_unmapped(code) or (guessed and category[0] not in "LNPS"):
                 text, unmapped = "\ufffd", unmapped + 1
             elif 0xFB00 <= code <= 0xFB06:
                 text = unicodedata.normalize("NFKC", chr(code))
             else:
                 text = chr(code)
+                unmapped += guessed  # a printable guess (poppler's too: "$" in Courier) still counts
             rtl += unicodedata.bidirectional(text[0]) in ("R", "AL")
             angle = c.FPDFText_GetCharAngle(textpage, i)
             dx, dy = (math.cos(angle), math.sin(angle)) if angle >= 0 else (1.0, 0.0)
             across, down = ma * dx + mc * dy, mb * dx + md * dy  # the baseline's direction in pixels
-            builder.add(box, text, abs(down) <= 0.2 * abs(across))
+            horizontal = abs(down) <= 0.2 * abs(across)
+            tall = box[3] - box[1] if horizontal else box[2] - box[0]
+            builder.add(box, text, horizontal, max(1.0, tall), _font_name(obj, fonts))
             kept += 1
     finally:
         textpage.close()
-    lines = sort_regions(builder.result(), lambda line: _corners(union([w.box for w in line])), rtl=rtl * 2 > kept)
-    return PageText(width, height, tuple(lines), kept, unmapped, invisible, outside)
+    found = sort_regions(builder.result(), lambda lf: _corners(union([w.box for w in lf[0]])), rtl=rtl * 2 > kept)
+    lines, line_fonts = tuple(words for words, _f in found), tuple(f for _w, f in found)
+    return PageText(width, height, lines, kept, unmapped, invisible, outside, line_fonts)
+
+
+def _font_name(obj, cache: Dict[Optional[int], str]) -> str:
+    import pypdfium2.raw as c
+
+    key = ctypes.cast(obj, ctypes.c_void_p).value if obj else None
+    if key not in cache:
+        font = c.FPDFTextObj_GetFont(obj) if obj else None
+        size = c.FPDFFont_GetBaseFontName(font, None, 0) if font else 0
+        buf = ctypes.create_string_buffer(max(1, size))
+        if size:
+            c.FPDFFont_GetBaseFontName(font, buf, size)
+        cache[key] = buf.value.decode("latin-1")
+    return cache[key]
 
 
 def picture_share(page) -> float:

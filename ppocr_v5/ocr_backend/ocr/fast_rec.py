@@ -9,7 +9,8 @@ tensors are too small to split); and a crop resized to REC_WIDTH_SQUEEZE of Padd
 full width, per language, on clean and on scanned pages, where a squeeze tuned on clean pages only
 did not (docs/speed.md, "Recognition width squeeze"; bench/squeeze_table.py). Pre- and
 post-processing follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding
-with the model's own character dictionary), so results match the pipeline's except for the squeeze.
+with the model's own character dictionary), so results match the pipeline's except for the squeeze
+and, on blurred crops only, the decoding (REC_SHARPNESS_THRESHOLD, below).
 """
 
 import concurrent.futures
@@ -23,6 +24,27 @@ import yaml
 
 HEIGHT = 48
 MAX_WIDTH = 3200  # PaddleX's cap for one line
+# On a blurred line (a scan: small text, blur, JPEG) the recogniser is less sure of every character,
+# and CTC's greedy decoding drops those whose probability falls under the blank's: scanned Japanese
+# lost mostly whole characters, not read them wrongly (docs/speed.md, "Recognition on scans"). On
+# crops less sharp than REC_SHARPNESS_THRESHOLD the blank and the space (a gap too) count this many
+# times less when the decoder picks each frame's symbol; sharp crops decode as PaddleX does.
+BLURRED_GAP_SCALE = 0.2
+SHARPNESS_HEIGHT = 32  # px: sharpness is measured at one scale, so text size does not move it
+
+
+def sharpness(crop: np.ndarray) -> float:
+    """How sharp a line crop's ink edges are: the strong gradients (95th percentile of the Sobel
+    magnitude) relative to the ink's contrast (2nd to 98th percentile of grey), on the crop brought to
+    32 px high. Blur lowers it; contrast, paper colour and text size barely move it (clean 150-dpi
+    lines measure about 3-3.9, the blurred ones of public-degraded about 1.5-2.9)."""
+    gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
+    h, w = gray.shape[:2]
+    size = (max(8, int(round(SHARPNESS_HEIGHT * w / float(max(h, 1))))), SHARPNESS_HEIGHT)
+    small: np.ndarray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    low, high = np.percentile(small, (2, 98))
+    magnitude: np.ndarray = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
+    return float(np.percentile(magnitude, 95) / max(float(high - low), 1.0))
 
 
 def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -40,6 +62,13 @@ def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
     return lambda batch: session.run(None, {name: batch})[0]
 
 
+def ctc_alphabet(dictionary: Sequence[str]) -> List[str]:
+    """The network's output classes for a character dictionary, as PaddleX's CTCLabelDecode lays
+    them out (the blank first, the space last): built here so a recogniser loads without importing
+    PaddleX (seconds of CPU, which import-pdf's text-layer check would otherwise pay per run)."""
+    return ["blank", *dictionary, " "]
+
+
 class ParallelRecognizer:
     def __init__(
         self,
@@ -47,17 +76,20 @@ class ParallelRecognizer:
         threads: int,
         squeeze: float,
         infer: Optional[Callable[[np.ndarray], np.ndarray]] = None,
+        sharpness_threshold: float = 0.0,
     ):
         """`infer`: the network as a thread-safe callable, normalised NCHW batch -> CTC probabilities
         (bench/openvino_lines.py measures OpenVINO); default an onnxruntime session
-        of the folder's inference.onnx."""
-        from paddlex.inference.models.text_recognition.processors import CTCLabelDecode
-
+        of the folder's inference.onnx. `sharpness_threshold`: crops less sharp than this decode
+        with the gaps scaled by BLURRED_GAP_SCALE (0: never)."""
         self._infer = infer or _onnxruntime_infer(os.path.join(model_dir, "inference.onnx"))
         with open(os.path.join(model_dir, "inference.yml"), encoding="utf-8") as f:
             characters = yaml.safe_load(f)["PostProcess"]["character_dict"]
-        self._characters = CTCLabelDecode(character_list=characters).character
+        self.characters = ctc_alphabet(characters)
+        # the blank (id 0) and, where the dictionary has one, the space: what a blurred line loses to
+        self._gaps = [0] + [i for i, c in enumerate(self.characters) if c == " "]
         self._squeeze = squeeze
+        self._sharpness_threshold = sharpness_threshold
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, threads), thread_name_prefix="rec")
 
     def _prepare(self, crop: np.ndarray) -> np.ndarray:
@@ -70,21 +102,36 @@ class ParallelRecognizer:
         # not make Japanese read better (docs/speed.md, Japanese).
         return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
 
-    def _decode(self, probs: np.ndarray) -> Tuple[str, float]:
-        ids = probs.argmax(axis=1)
-        conf = probs.max(axis=1)
+    def _decode(self, probs: np.ndarray, blurred: bool = False) -> Tuple[str, float]:
+        """CTC greedy decoding: (text, mean probability of its characters). A blurred line's text keeps
+        the characters the blank would take, its score stays the plain decoding's: the score is what
+        SCORE_THRESHOLD keeps lines by, and the rescued characters would lower it for every scanned
+        line (turned pages read without orientation lost whole lines to the threshold)."""
+        text, score = self._greedy(probs, probs)
+        if blurred:
+            chooser = probs.copy()
+            chooser[:, self._gaps] *= BLURRED_GAP_SCALE
+            text = self._greedy(chooser, probs)[0]
+        return text, score
+
+    def _greedy(self, chooser: np.ndarray, probs: np.ndarray) -> Tuple[str, float]:
+        ids = chooser.argmax(axis=1)
         keep = np.ones(len(ids), dtype=bool)
         keep[1:] = ids[1:] != ids[:-1]  # CTC: collapse repeats, then drop blanks (id 0)
         keep &= ids != 0
-        text = "".join(self._characters[i] for i in ids[keep])
-        return text, float(conf[keep].mean()) if keep.any() else 0.0
+        conf = probs[np.arange(len(ids)), ids][keep]  # the model's own probability of what was picked
+        return "".join(self.characters[i] for i in ids[keep]), float(conf.mean()) if keep.any() else 0.0
 
     def infer(self, batch: np.ndarray) -> np.ndarray:
         """The model's raw output (CTC probabilities) for a normalised NCHW batch; thread-safe."""
         return self._infer(batch)
 
+    def blurred(self, crop: np.ndarray) -> bool:
+        """Whether `crop` decodes as a blurred line (less sharp than the threshold)."""
+        return self._sharpness_threshold > 0 and sharpness(crop) < self._sharpness_threshold
+
     def _one(self, crop: np.ndarray) -> Tuple[str, float]:
-        return self._decode(self.infer(self._prepare(crop))[0])
+        return self._decode(self.infer(self._prepare(crop))[0], self.blurred(crop))
 
     def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
         """(text, score) per crop, in order; the widest lines start first so threads end together."""

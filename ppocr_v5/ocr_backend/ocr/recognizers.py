@@ -68,7 +68,12 @@ def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
     if uses_fast_recognition(settings):
         rec_dir = str(pipeline.text_rec_model.model_dir)
         if os.path.isfile(os.path.join(rec_dir, "inference.onnx")):
-            fast = ParallelRecognizer(rec_dir, settings.threads(), settings.rec_width_squeeze)
+            fast = ParallelRecognizer(
+                rec_dir,
+                settings.threads(),
+                settings.rec_width_squeeze,
+                sharpness_threshold=settings.rec_sharpness_threshold,
+            )
             pipeline.text_rec_model.runner = SharedSessionRunner(fast)
             return fast
         logger.warning("no inference.onnx in %s: recognising with PaddleX's own predictor", rec_dir)

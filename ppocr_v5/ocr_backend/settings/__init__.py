@@ -6,7 +6,7 @@ table shows. The app's settings are three groups assembled into `Settings`; guni
 `GunicornSettings`. Everything else is derived from the declarations: `from_env`, the masked
 `public_summary`, the model_version digest (labelstudio/versioning.py), the README table
 (`python -m ocr_backend.settings --readme README.md`) and the Docker default checks
-(tests/test_docker.py).
+(tests/contracts/test_docker.py).
 
     kinds.py         how a variable's text becomes a value (Flag, Number, Choice, Url, ...)
     declaration.py   Setting, `declare`, reading declarations from an environment

@@ -57,6 +57,16 @@ class InferenceSettings:
         "PaddleX's own recogniser reads at full width)",
         affects_predictions=True,
     )
+    # Blurred (scanned) lines lose characters to CTC's blank; below this sharpness fast_rec decodes
+    # them keeping those characters (ocr/fast_rec.py; docs/speed.md, "Recognition on scans").
+    rec_sharpness_threshold: float = declare(
+        "REC_SHARPNESS_THRESHOLD",
+        Number(minimum=0.0, maximum=10.0),
+        0.0,
+        "line crops less sharp than this (scans: 1.5-2.9, clean 150-dpi pages: 3-3.9) are decoded so that "
+        "blurred characters are not dropped; 0: off (fast_rec only)",
+        affects_predictions=True,
+    )
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).
     det_limit_side_len: int = declare(
         "DET_LIMIT_SIDE_LEN",
@@ -81,10 +91,13 @@ class InferenceSettings:
     )
     # Images above ~2.5 MP get a coarse detection pass that picks the scale (core/det_scale.py,
     # docs/speed.md "Detector scale"): a 300-dpi scan or a phone photo costs about a 150-dpi page.
+    # Smaller pages whose lines are small and blurred (scans) are detected again scaled up
+    # (docs/speed.md "Where scans lose their lines"); clean pages are detected once.
     det_auto_scale: bool = declare(
         "DET_AUTO_SCALE",
         Flag(),
         True,
-        "detect large images at the scale their text needs, not at every pixel (`false`: every pixel)",
+        "detect large images at the scale their text needs, not at every pixel, and small blurred text "
+        "(scans) again scaled up (`false`: every pixel, once)",
         affects_predictions=True,
     )

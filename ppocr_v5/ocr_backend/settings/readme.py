@@ -1,5 +1,5 @@
 """The README's Configuration table, derived from the declarations, and the command that rewrites it
-(`python -m ocr_backend.settings --readme README.md`; tests/test_settings_readme.py checks it is current).
+(`python -m ocr_backend.settings --readme README.md`; tests/settings/test_readme.py checks it is current).
 """
 
 import argparse
