@@ -62,7 +62,7 @@ class InferenceSettings:
     rec_sharpness_threshold: float = declare(
         "REC_SHARPNESS_THRESHOLD",
         Number(minimum=0.0, maximum=10.0),
-        0.0,
+        2.9,
         "line crops less sharp than this (scans: 1.5-2.9, clean 150-dpi pages: 3-3.9) are decoded so that "
         "blurred characters are not dropped; 0: off (fast_rec only)",
         affects_predictions=True,

@@ -151,7 +151,7 @@ def test_a_pat_is_exchanged_and_sent_as_bearer(tmp_path):
     with requests_mock.Mocker() as mocker:
         fake = FakeLabelStudio(mocker, key="")
         refresh = mocker.post(f"{LS}/api/token/refresh/", json={"access": "access-jwt"})
-        fake._check = lambda request, context: request.headers.get("Authorization") == "Bearer access-jwt"
+        fake.check = lambda request, context: request.headers.get("Authorization") == "Bearer access-jwt"
         summary = import_pdf.import_pdfs(
             LabelStudioClient(LS, pat), 1, [str(make_pdf(tmp_path / "a.pdf", SIZES[:1]))], progress=False
         )

@@ -84,7 +84,7 @@ class FakeLabelStudio:
         mocker.post(f"{LS}/api/projects/1/import", json=self._import)
         mocker.get(f"{LS}/api/projects/1/file-uploads", json=self._file_uploads)
 
-    def _check(self, request, context):
+    def check(self, request, context):
         self.auth_seen.append(request.headers.get("Authorization"))
         if request.headers.get("Authorization") != f"Token {self.key}":
             context.status_code = 401
@@ -92,17 +92,17 @@ class FakeLabelStudio:
         return True
 
     def _project(self, request, context):
-        return {"id": 1, "label_config": self.config} if self._check(request, context) else {"detail": "no"}
+        return {"id": 1, "label_config": self.config} if self.check(request, context) else {"detail": "no"}
 
     def _list_tasks(self, request, context):
-        if not self._check(request, context):
+        if not self.check(request, context):
             return {"detail": "no"}
         q = parse_qs(urlsplit(request.url).query)
         page, size = int(q["page"][0]), int(q["page_size"][0])
         return {"tasks": self.tasks[(page - 1) * size : page * size], "total": len(self.tasks)}
 
     def _import(self, request, context):
-        if not self._check(request, context):
+        if not self.check(request, context):
             return {"detail": "no"}
         q = parse_qs(urlsplit(request.url).query)
         context.status_code = 201
@@ -125,7 +125,7 @@ class FakeLabelStudio:
         return {"task_count": len(ids), "task_ids": ids}
 
     def _file_uploads(self, request, context):
-        if not self._check(request, context):
+        if not self.check(request, context):
             return {"detail": "no"}
         ids = json.loads(parse_qs(urlsplit(request.url).query)["ids"][0])
         return [{"id": i, "file": self.uploads[i][0], "size": len(self.uploads[i][1])} for i in ids]
