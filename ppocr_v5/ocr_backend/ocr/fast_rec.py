@@ -7,7 +7,7 @@ with as many lines in flight as cores, beats several intra-op threads on one lin
 tensors are too small to split); and a crop resized to REC_WIDTH_SQUEEZE of PaddleX's width
 (recognition cost is linear in width) keeps the character error rate within issue 13's bound of
 full width, per language, on clean and on scanned pages, where a squeeze tuned on clean pages only
-did not (docs/speed.md, "Recognition width squeeze"; bench/squeeze_table.py). Pre- and
+did not (docs/speed.md, "Recognition width squeeze"; bench/research/squeeze_table.py). Pre- and
 post-processing follow PaddleX's recogniser (height 48, (x/255 - 0.5) / 0.5, CTC greedy decoding
 with the model's own character dictionary), so results match the pipeline's except for the squeeze
 and, on blurred crops only, the decoding (REC_SHARPNESS_THRESHOLD, below).
@@ -79,7 +79,7 @@ class ParallelRecognizer:
         sharpness_threshold: float = 0.0,
     ):
         """`infer`: the network as a thread-safe callable, normalised NCHW batch -> CTC probabilities
-        (bench/openvino_lines.py measures OpenVINO); default an onnxruntime session
+        (bench/research/openvino_lines.py measures OpenVINO); default an onnxruntime session
         of the folder's inference.onnx. `sharpness_threshold`: crops less sharp than this decode
         with the gaps scaled by BLURRED_GAP_SCALE (0: never)."""
         self._infer = infer or _onnxruntime_infer(os.path.join(model_dir, "inference.onnx"))

@@ -2,7 +2,7 @@
 
 PaddleX keeps every pre- and post-processing step: the pipeline is built on onnxruntime as usual, then
 the detector's runner (PaddleX calls `runner(x=[batch])`) is replaced by an OpenVINO one. fast_rec's
-lines stay on onnxruntime: on OpenVINO (bench/openvino_lines.py, widths padded to a few shapes) the
+lines stay on onnxruntime: on OpenVINO (bench/research/openvino_lines.py, widths padded to a few shapes) the
 recogniser ran slower, pages were no faster and CER moved (docs/speed.md, OpenVINO).
 Native `openvino`, not onnxruntime's OpenVINO execution provider, whose wheel replaces the pinned
 `onnxruntime`. Precision is pinned to f32: on CPUs with AVX512-BF16/AMX OpenVINO would run bf16,
