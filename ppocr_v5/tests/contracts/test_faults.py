@@ -50,18 +50,15 @@ def hosts():
 def server(hosts, tmp_path_factory):
     """A fresh server whose LABEL_STUDIO_API_KEY Label Studio no longer accepts."""
     log = str(tmp_path_factory.mktemp("faults") / "gunicorn.log")
-    srv = Backend(
+    with Backend(
         log,
         WORKERS=1,
         THREADS=4,
         LABEL_STUDIO_URL=hosts["ls"].url,
         LABEL_STUDIO_API_KEY=STALE_KEY,
         IMAGE_FETCH_TIMEOUT=5,
-    )
-    try:
+    ) as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 def timed(method, url, **kwargs):

@@ -37,11 +37,8 @@ def images():
 def server(tmp_path_factory):
     log = str(tmp_path_factory.mktemp("load") / "gunicorn.log")
     # No result cache: the clients send the same pages again, and this is about OCR load.
-    srv = Backend(log, WORKERS=1, THREADS=4, IMAGE_FETCH_TIMEOUT=30, RESULT_CACHE="false")
-    try:
+    with Backend(log, WORKERS=1, THREADS=4, IMAGE_FETCH_TIMEOUT=30, RESULT_CACHE="false") as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 def body(tasks):

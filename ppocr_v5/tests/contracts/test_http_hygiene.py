@@ -37,11 +37,8 @@ def images():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = str(tmp_path_factory.mktemp("hygiene") / "gunicorn.log")
-    srv = Backend(log, WORKERS=1, THREADS=4, LOG_LEVEL="DEBUG", BASIC_AUTH_USER=USER, BASIC_AUTH_PASS=PASSWORD)
-    try:
+    with Backend(log, WORKERS=1, THREADS=4, LOG_LEVEL="DEBUG", BASIC_AUTH_USER=USER, BASIC_AUTH_PASS=PASSWORD) as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 def authorization(user=USER, password=PASSWORD) -> str:

@@ -36,11 +36,8 @@ def pages():
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = Backend(str(tmp_path_factory.mktemp("multipage") / "gunicorn.log"), WORKERS=1, THREADS=2)
-    try:
+    with Backend(str(tmp_path_factory.mktemp("multipage") / "gunicorn.log"), WORKERS=1, THREADS=2) as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 def predict(server, tasks, context=None):

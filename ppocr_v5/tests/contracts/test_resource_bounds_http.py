@@ -61,7 +61,7 @@ def hosts():
 
 @pytest.fixture(scope="module")
 def server(hosts, tmp_path_factory):
-    srv = Backend(
+    with Backend(
         str(tmp_path_factory.mktemp("bounds") / "gunicorn.log"),
         WORKERS=1,
         THREADS=3,
@@ -70,11 +70,8 @@ def server(hosts, tmp_path_factory):
         IMAGE_PIXELS_IN_FLIGHT=IN_FLIGHT,
         LABEL_STUDIO_URL=hosts["ls"].url,
         LABEL_STUDIO_API_KEY=API_KEY,
-    )
-    try:
+    ) as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")

@@ -34,11 +34,8 @@ def images():
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     log = str(tmp_path_factory.mktemp("priority") / "gunicorn.log")
-    srv = Backend(log, WORKERS=1, THREADS=4, PREDICT_CONCURRENCY=1, RESULT_CACHE="false")
-    try:
+    with Backend(log, WORKERS=1, THREADS=4, PREDICT_CONCURRENCY=1, RESULT_CACHE="false") as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 def body(tasks, context=None):

@@ -13,6 +13,8 @@ from PIL import Image
 from ocr_backend.cli import import_pdf, main
 from ocr_backend.cli.ls_client import LabelStudioClient
 
+from tests.support.pdf import raw_pdf
+
 LS = "http://ls.test:8080"
 TOKEN = "legacy-token-0123"
 MULTIPAGE_CONFIG = (
@@ -38,19 +40,6 @@ def make_pdf(path, sizes, shade=0):
         page.gen_content()
     pdf.save(str(path))
     return path
-
-
-def raw_pdf(objects, trailer=b""):
-    """A hand-written PDF (for what pypdfium2 cannot write: encryption, an empty page tree)."""
-    out, offsets = b"%PDF-1.4\n", []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (i, obj)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R %s>>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, trailer, xref)
-    return out
 
 
 # Standard security handler with a user password: PDFium cannot open it without one.

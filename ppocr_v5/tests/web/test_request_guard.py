@@ -30,7 +30,7 @@ CAP = 2 * 1024 * 1024  # MAX_REQUEST_BYTES here: the worker holds at most 4 x th
 def _serving(tmp_path_factory, name: str, **env):
     """One gunicorn with this file's deadlines and cap (and `env`), for a module's tests."""
     log = str(tmp_path_factory.mktemp(name) / "gunicorn.log")
-    srv = Backend(
+    with Backend(
         log,
         WORKERS=1,
         THREADS=THREADS,
@@ -38,11 +38,8 @@ def _serving(tmp_path_factory, name: str, **env):
         REQUEST_BODY_TIMEOUT=BODY_S,
         MAX_REQUEST_BYTES=CAP,
         **env,
-    )
-    try:
+    ) as srv:
         yield srv.wait_ready()
-    finally:
-        srv.stop()
 
 
 @pytest.fixture(scope="module")
