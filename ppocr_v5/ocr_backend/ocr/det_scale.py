@@ -24,9 +24,9 @@ from ocr_backend.core import det_scale
 logger = logging.getLogger(__name__)
 
 
-def _detect(det_model: Any, image_bgr: np.ndarray, **overrides: float) -> List[np.ndarray]:
+def _detect(det_model: Any, image_bgr: np.ndarray) -> List[np.ndarray]:
     """The detector's quadrilaterals for one image, as float arrays in that image's pixels."""
-    result = next(iter(det_model.predict([image_bgr], **overrides)))
+    result = next(iter(det_model.predict([image_bgr])))
     return [np.asarray(poly, dtype=np.float32) for poly in result["dt_polys"]]
 
 
@@ -36,14 +36,14 @@ def _resized(image_bgr: np.ndarray, factor: float) -> np.ndarray:
     return cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_CUBIC)
 
 
-def _detect_at(det_model: Any, image_bgr: np.ndarray, factor: float, **overrides: float) -> List[np.ndarray]:
+def _detect_at(det_model: Any, image_bgr: np.ndarray, factor: float) -> List[np.ndarray]:
     """Detect on a copy resized by `factor`, boxes mapped back to `image_bgr`'s pixels."""
     copy = _resized(image_bgr, factor)
     # The copy's exact factors (rounding to whole pixels): x and y apart.
     fx = copy.shape[1] / image_bgr.shape[1]
     fy = copy.shape[0] / image_bgr.shape[0]
     back = np.array([1.0 / fx, 1.0 / fy], dtype=np.float32)
-    return [poly * back for poly in _detect(det_model, copy, **overrides)]
+    return [poly * back for poly in _detect(det_model, copy)]
 
 
 def _line_crops(image_bgr: np.ndarray, polys: List[np.ndarray]) -> List[np.ndarray]:
