@@ -198,7 +198,7 @@ def make_reader(spec, recognizers, sharp_threshold):
         keep = np.ones(len(ids), dtype=bool)
         keep[1:] = ids[1:] != ids[:-1]
         keep &= ids != 0
-        return "".join(rec._characters[i] for i in ids[keep]), rec._decode(probs)[1]
+        return "".join(rec.characters[i] for i in ids[keep]), rec._decode(probs)[1]
 
     def read(crops):
         futures = [rec._pool.submit(one, c) for c in crops]

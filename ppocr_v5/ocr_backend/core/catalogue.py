@@ -6,7 +6,7 @@ ocr/ loads the models it names, labelstudio/versioning.py puts those names in mo
 """
 
 import dataclasses
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 # OCR_LANG values: every language PP-OCRv5 has a recogniser for.
 LANGUAGES = ("ch", "en", "arabic", "cyrillic", "devanagari", "el", "eslav", "korean", "latin", "ta", "te", "th")
@@ -19,6 +19,9 @@ V6_LANGUAGES = ("ch", "en")
 # Japanese; every other language has a mobile recogniser of its own, named after the language.
 _BASE_LANGUAGES = ("ch", "en")
 RTL_LANGUAGES = ("arabic",)
+# REC_SECOND_MODEL values: recognisers that read v5's base languages (ch, en, Japanese) and read each
+# line before the main one; "none": the main recogniser alone (docs/speed.md, "Two recognisers").
+SECOND_MODELS = ("PP-OCRv6_small_rec", "PP-OCRv6_tiny_rec", "none")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,6 +49,15 @@ def resolve_model_names(variant: str, lang: str) -> ModelNames:
         # Only mobile recognisers exist for these languages; the server detector still helps.
         warnings = (f"MODEL_VARIANT=server has no recogniser for OCR_LANG={lang}; using {rec} with {det}.",)
     return ModelNames(det=det, rec=rec, warnings=warnings)
+
+
+def second_model(configured: str, lang: str, rec: str) -> Optional[str]:
+    """The recogniser that reads lines beside the main one `rec` (REC_SECOND_MODEL), or None where it
+    does not apply: switched off, a language it cannot read (it reads only what v5's base recogniser
+    reads), or the main recogniser itself."""
+    if configured == "none" or lang not in _BASE_LANGUAGES or configured == rec:
+        return None
+    return configured
 
 
 def is_rtl(lang: str) -> bool:

@@ -4,9 +4,8 @@ PDFium's text page gives every character with its Unicode value and box in PDF u
 affine map from user space to the bitmap pypdfium2 renders (page /Rotate, crop box and scale
 included) is taken from PDFium itself (FPDF_PageToDevice), so boxes land on the pixels the
 annotator sees. What real files contain (docs/beyond.md, "Text layer"):
-- line ends: PDFium's generated CR/LF, and a jump away from the line (new row or column); a raised
-  or lowered glyph (a superscript) stays on its line; a list bullet drawn at another size than its
-  item, a gap away, is a region of its own (poppler cuts it there too);
+- words and lines: images/pdf_lines.py cuts them with PDFium's line ends and poppler's layout rules
+  (gaps in font sizes, columns, bullets and footnote marks, accents drawn over a letter);
 - a soft hyphen (U+00AD, or PDFium's end-of-line hyphen marker U+0002) shows as "-" at the end of a
   line, where it is drawn, and nowhere else; zero-width and other format characters are dropped;
 - ligatures (U+FB00-FB06) are spelled out ("ﬁ" -> "fi"), as OCR reads them;
@@ -23,22 +22,15 @@ annotator sees. What real files contain (docs/beyond.md, "Text layer"):
 
 import ctypes
 import math
-import re
 import unicodedata
-from typing import Dict, FrozenSet, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-from ocr_backend.core.page_text import Box, PageText, Word, union
+from ocr_backend.core.page_text import Box, PageText, union
 from ocr_backend.core.reading_order import sort_regions
+from ocr_backend.images.pdf_lines import LineBuilder
 
 INVISIBLE = 3  # FPDF_TEXTRENDERMODE_INVISIBLE
 HYPHEN_MARKS = {0x00AD, 0x0002}
-# In glyph heights; close to poppler's own thresholds in font sizes (its TextOutputDev.cc:
-# maxWordSpacing, minWordBreakSpace, maxIntraLineDelta, minColSpacing1, maxBlockFontSizeDelta3).
-FAR = 1.5  # a gap wider than this starts a new line (next column, table cell)
-SPACE = 0.1  # a gap between glyphs wider than this is a word break (justified text draws no space)
-SHIFT = 0.5  # a glyph whose middle is off the line's (of the taller glyph) by more than this: a new row
-BULLET = re.compile("[^\\w\\s\ufffd]{1,2}")  # a line's first word that is a list bullet: •, –, *, ▪ (not unmapped)
-BULLET_GAP, BULLET_RESIZE = 0.3, 0.15  # ... followed by a wider gap and a size change: its own region
 PRECISION = 1024  # FPDF_PageToDevice answers whole pixels: map onto a 1024x finer grid
 
 
@@ -63,90 +55,6 @@ def _device_map(page, width: int, height: int):
     return lambda x, y: (ox + a * x + cc * y, oy + b * x + d * y), (a, b, cc, d)
 
 
-Char = Tuple[Box, str, str]  # box, text, font name
-
-
-class _Builder:
-    """Characters in text-page order -> words -> lines, with the hyphen and break rules above."""
-
-    def __init__(self):
-        self.lines: List[List[List[Char]]] = []
-        self.line: List[List[Char]] = []
-        self.word: List[Char] = []
-        self.last: Optional[Box] = None
-        self.size = 1.0  # the last glyph's height across the line, in pixels
-        self.soft_end = False  # PDFium put a line end after the last glyph
-        self.horizontal = True
-
-    def line_end(self) -> None:
-        """PDFium's line end: it also puts one where a superscript's baseline ends, so the next
-        glyph starts a new line only where it is not further along the same row."""
-        self.end_word()
-        self.soft_end = True
-
-    def add(self, box: Box, text: str, horizontal: bool, size: float, font: str = "") -> None:
-        ended, self.soft_end = self.soft_end, False
-        if self.last is not None and (
-            self._breaks(self.last, box, horizontal and self.horizontal, self.size, size)
-            or self._bullet(box, size)
-            or (ended and not (horizontal and box[0] >= self.last[2] - 0.5 * size))
-        ):
-            self.end_line()
-        elif self.last is not None and horizontal and self._spaced(self.last, box, min(self.size, size)):
-            self.end_word()  # justified text often has no space character, only a gap
-        self.horizontal, self.size = horizontal, size
-        self.word.append((box, text, font))
-        self.last = box
-
-    @staticmethod
-    def _breaks(a: Box, b: Box, horizontal: bool, size_a: float, size_b: float) -> bool:
-        small, big = min(size_a, size_b), max(size_a, size_b)
-        if max(0.0, b[0] - a[2], a[0] - b[2], b[1] - a[3], a[1] - b[3]) > FAR * small:
-            return True
-        # Off the previous glyph's row (a superscript is not): a new line (either writing direction).
-        return horizontal and abs((a[1] + a[3]) - (b[1] + b[3])) / 2 > SHIFT * big
-
-    def _bullet(self, box: Box, size: float) -> bool:
-        """The line so far is one bullet, of another size than what follows it a gap away."""
-        if len(self.line) != 1 or self.word or self.last is None:
-            return False
-        a, small, big = self.last, min(self.size, size), max(self.size, size)
-        gap = max(box[0] - a[2], a[0] - box[2], box[1] - a[3], a[1] - box[3])
-        bullet = BULLET.fullmatch("".join(t for _b, t, _f in self.line[0])) is not None
-        return bullet and gap > BULLET_GAP * big and big - small > BULLET_RESIZE * big
-
-    @staticmethod
-    def _spaced(a: Box, b: Box, size: float) -> bool:
-        return max(b[0] - a[2], a[0] - b[2]) > SPACE * size
-
-    def end_word(self) -> None:
-        if self.word:
-            self.line.append(self.word)
-            self.word = []
-
-    def end_line(self) -> None:
-        self.end_word()
-        if self.line:
-            self.lines.append(self.line)
-        self.line, self.last = [], None
-
-    def result(self) -> List[Tuple[Tuple[Word, ...], FrozenSet[str]]]:
-        """(words, font names) per line."""
-        self.end_line()
-        out = []
-        for line in self.lines:
-            words = []
-            for n, word in enumerate(line):
-                chars = [(box, "-" if t == "\u00ad" and n == len(line) - 1 and k == len(word) - 1 else t)
-                         for k, (box, t, _f) in enumerate(word)]  # fmt: skip
-                chars = [(box, t) for box, t in chars if t != "\u00ad"]
-                if chars:
-                    words.append(Word(union([b for b, _ in chars]), "".join(t for _, t in chars)))
-            if words:
-                out.append((tuple(words), frozenset(f for word in line for _b, _t, f in word)))
-        return out
-
-
 def read_page(page, width: int, height: int) -> PageText:
     """The text layer of one pypdfium2 PdfPage, measured on its width x height pixel rendering."""
     import pypdfium2.raw as c
@@ -156,7 +64,8 @@ def read_page(page, width: int, height: int) -> PageText:
     fonts: Dict[Optional[int], str] = {}
     try:
         n = c.FPDFText_CountChars(textpage)
-        builder, rect = _Builder(), c.FS_RECTF()
+        builder, rect, matrix = LineBuilder(), c.FS_RECTF(), c.FS_MATRIX()
+        px_per_unit = math.sqrt(abs(ma * md - mb * mc))
         kept = unmapped = invisible = outside = rtl = 0
         for i in range(max(0, n)):
             code = c.FPDFText_GetUnicode(textpage, i)
@@ -199,7 +108,10 @@ def read_page(page, width: int, height: int) -> PageText:
             across, down = ma * dx + mc * dy, mb * dx + md * dy  # the baseline's direction in pixels
             horizontal = abs(down) <= 0.2 * abs(across)
             tall = box[3] - box[1] if horizontal else box[2] - box[0]
-            builder.add(box, text, horizontal, max(1.0, tall), _font_name(obj, fonts))
+            em = c.FPDFText_GetFontSize(textpage, i) * px_per_unit  # the Tf size, then its matrix's scale
+            if c.FPDFText_GetMatrix(textpage, i, matrix):
+                em *= math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c))
+            builder.add(box, text, horizontal, max(1.0, tall), _font_name(obj, fonts), em)
             kept += 1
     finally:
         textpage.close()

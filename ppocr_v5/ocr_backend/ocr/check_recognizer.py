@@ -15,7 +15,7 @@ import numpy as np
 
 from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
-from ocr_backend.ocr.recognizers import uses_fast_recognition
+from ocr_backend.ocr.recognizers import second_reader, uses_fast_recognition
 from ocr_backend.ocr.weights import resolve_model_dir
 from ocr_backend.settings import Settings
 
@@ -29,7 +29,11 @@ def check_recognizer(settings: Settings) -> Recognize:
     if uses_fast_recognition(settings) and folder and os.path.isfile(os.path.join(folder, "inference.onnx")):
         threshold = settings.rec_sharpness_threshold
         return ParallelRecognizer(
-            folder, settings.threads(), settings.rec_width_squeeze, sharpness_threshold=threshold
+            folder,
+            settings.threads(),
+            settings.rec_width_squeeze,
+            sharpness_threshold=threshold,
+            second_reader=second_reader(settings),
         ).recognize
     from ocr_backend.ocr.engine import OcrEngine
 

@@ -31,6 +31,10 @@ MAX_WIDTH = 3200  # PaddleX's cap for one line
 # times less when the decoder picks each frame's symbol; sharp crops decode as PaddleX does.
 BLURRED_GAP_SCALE = 0.2
 SHARPNESS_HEIGHT = 32  # px: sharpness is measured at one scale, so text size does not move it
+# A second reader's score at or above which its reading is taken without asking this model: 0.98
+# asks this model about a quarter of clean lines and a third of scanned ones, and reads Chinese as
+# well as asking it about every line (docs/speed.md, "Two recognisers").
+SURE = 0.98
 
 
 def sharpness(crop: np.ndarray) -> float:
@@ -77,11 +81,13 @@ class ParallelRecognizer:
         squeeze: float,
         infer: Optional[Callable[[np.ndarray], np.ndarray]] = None,
         sharpness_threshold: float = 0.0,
+        second_reader: Optional["ParallelRecognizer"] = None,
     ):
         """`infer`: the network as a thread-safe callable, normalised NCHW batch -> CTC probabilities
         (bench/research/openvino_lines.py measures OpenVINO); default an onnxruntime session
         of the folder's inference.onnx. `sharpness_threshold`: crops less sharp than this decode
-        with the gaps scaled by BLURRED_GAP_SCALE (0: never)."""
+        with the gaps scaled by BLURRED_GAP_SCALE (0: never). `second_reader`: another model that
+        reads every line first (REC_SECOND_MODEL; read_line says how the two readings combine)."""
         self._infer = infer or _onnxruntime_infer(os.path.join(model_dir, "inference.onnx"))
         with open(os.path.join(model_dir, "inference.yml"), encoding="utf-8") as f:
             characters = yaml.safe_load(f)["PostProcess"]["character_dict"]
@@ -90,6 +96,7 @@ class ParallelRecognizer:
         self._gaps = [0] + [i for i, c in enumerate(self.characters) if c == " "]
         self._squeeze = squeeze
         self._sharpness_threshold = sharpness_threshold
+        self._second = second_reader
         self._pool = concurrent.futures.ThreadPoolExecutor(max(1, threads), thread_name_prefix="rec")
 
     def _prepare(self, crop: np.ndarray) -> np.ndarray:
@@ -130,11 +137,24 @@ class ParallelRecognizer:
         """Whether `crop` decodes as a blurred line (less sharp than the threshold)."""
         return self._sharpness_threshold > 0 and sharpness(crop) < self._sharpness_threshold
 
-    def _one(self, crop: np.ndarray) -> Tuple[str, float]:
-        return self._decode(self.infer(self._prepare(crop))[0], self.blurred(crop))
+    def read_line(self, crop: np.ndarray) -> Tuple[str, float]:
+        """(text, score) of one crop, in the calling thread. With a second reader, it reads the line
+        first, and a reading it is at least SURE of is the answer; otherwise this model reads the line
+        too, the text is the surer reading's and the score this model's, so SCORE_THRESHOLD keeps the
+        lines this model alone would keep (the second reader is sure of lines that are not text, on
+        figures and on scripts neither reads). Why (docs/speed.md, "Two recognisers"): PP-OCRv6 small
+        reads English and Japanese, clean, scanned or photographed, better than v5 mobile, and in less
+        time; where it is unsure, v5 is often right (Chinese above all)."""
+        first = self._second.read_line(crop) if self._second is not None else None
+        if first is not None and first[1] >= SURE:
+            return first
+        text, score = self._decode(self.infer(self._prepare(crop))[0], self.blurred(crop))
+        if first is not None and first[1] > score:
+            return first[0], score
+        return text, score
 
     def recognize(self, crops: Sequence[np.ndarray]) -> List[Tuple[str, float]]:
         """(text, score) per crop, in order; the widest lines start first so threads end together."""
         order = sorted(range(len(crops)), key=lambda i: -crops[i].shape[1] / max(1, crops[i].shape[0]))
-        futures = {i: self._pool.submit(self._one, crops[i]) for i in order}
+        futures = {i: self._pool.submit(self.read_line, crops[i]) for i in order}
         return [futures[i].result() for i in range(len(crops))]

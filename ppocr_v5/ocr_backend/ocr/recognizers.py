@@ -7,12 +7,14 @@ and drawn regions with it, so a drawn region reads as the detected line would.
 
 import logging
 import os
-from typing import List, Protocol, Sequence, Tuple
+from typing import List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
+from ocr_backend.core.catalogue import resolve_model_names, second_model
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
 from ocr_backend.ocr.pipeline_config import own_orientation_dirs
+from ocr_backend.ocr.weights import resolve_model_dir
 from ocr_backend.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,35 @@ class SharedSessionRunner:
         pass
 
 
+def second_reader(settings: Settings) -> Optional[ParallelRecognizer]:
+    """fast_rec's second reader (REC_SECOND_MODEL), or None where it does not apply.
+    Its ONNX folder is `$MODEL_DIR/<name>/` (`make models`), else PaddleX's download of the official
+    ONNX package by name; where neither is there (offline, weights provisioned before this reader
+    existed), the log says so and the main recogniser reads alone, as before: a deployment that worked
+    keeps working."""
+    rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
+    name = second_model(settings.rec_second_model, settings.ocr_lang, rec_name)
+    if name is None:
+        return None
+    folder = resolve_model_dir(name, "", settings.model_dir, "onnxruntime", "")
+    if folder is None:
+        try:
+            from paddlex.inference.utils.official_models import official_models
+
+            folder = str(official_models.get_model_path(name, model_formats=("onnx",)))
+        except Exception as exc:  # noqa: BLE001 - PaddleX's hosters fail in their own ways (network, not found)
+            logger.warning(
+                "REC_SECOND_MODEL=%s: no folder %s under MODEL_DIR (`make models` installs it) and no download "
+                "(%s); lines are read by %s alone",
+                name,
+                name,
+                exc,
+                rec_name,
+            )
+            return None
+    return ParallelRecognizer(folder, 1, settings.rec_width_squeeze)
+
+
 def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
     """The recogniser for a freshly built PaddleX pipeline: fast_rec's where the settings allow it and
     the recogniser folder has an ONNX file, else PaddleX's own (holding `lock`, the engine's)."""
@@ -73,6 +104,7 @@ def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:
                 settings.threads(),
                 settings.rec_width_squeeze,
                 sharpness_threshold=settings.rec_sharpness_threshold,
+                second_reader=second_reader(settings),
             )
             pipeline.text_rec_model.runner = SharedSessionRunner(fast)
             return fast

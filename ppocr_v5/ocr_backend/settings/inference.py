@@ -4,6 +4,7 @@ threads, batch and input sizes). A new setting of that sort is declared here.
 
 import dataclasses
 
+from ocr_backend.core.catalogue import SECOND_MODELS
 from ocr_backend.settings.declaration import declare
 from ocr_backend.settings.kinds import Choice, Device, Flag, Integer, Number, Text
 
@@ -65,6 +66,18 @@ class InferenceSettings:
         2.9,
         "line crops less sharp than this (scans: 1.5-2.9, clean 150-dpi pages: 3-3.9) are decoded so that "
         "blurred characters are not dropped; 0: off (fast_rec only)",
+        affects_predictions=True,
+    )
+    # A second recogniser reads every line first, the main one where it is unsure: PP-OCRv6 small reads
+    # English and Japanese better than v5 mobile, clean, scanned or photographed; v5 much Chinese
+    # (ocr/fast_rec.py ParallelRecognizer.read_line; docs/speed.md, "Two recognisers").
+    rec_second_model: str = declare(
+        "REC_SECOND_MODEL",
+        Choice(SECOND_MODELS),
+        "PP-OCRv6_small_rec",
+        "{allowed}: a second recogniser that reads every line first; where it is less sure than 0.98 the main "
+        "one reads the line too and the surer text is kept, the main one's score (`OCR_LANG` `ch`/`en`, fast_rec; "
+        "weights: `make models`, else PaddleX's download)",
         affects_predictions=True,
     )
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).

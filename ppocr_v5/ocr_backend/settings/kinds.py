@@ -84,9 +84,11 @@ class Choice(Kind):
     values: Tuple[str, ...]
 
     def parse(self, name: str, raw: str, earlier: Mapping[str, Any]) -> Any:
-        if raw.lower() not in self.values:
-            raise ConfigError(f"{name}={raw!r} is not valid; use one of: {', '.join(self.values)}.")
-        return raw.lower()
+        """Any case; the value as declared (model names keep PaddleX's spelling)."""
+        for value in self.values:
+            if raw.lower() == value.lower():
+                return value
+        raise ConfigError(f"{name}={raw!r} is not valid; use one of: {', '.join(self.values)}.")
 
     def allowed(self) -> str:
         return _listed(self.values)

@@ -4,11 +4,13 @@ import pytest
 
 from ocr_backend.core.catalogue import (
     LANGUAGES,
+    SECOND_MODELS,
     V6_LANGUAGES,
     VERSION_VARIANTS,
     ModelNames,
     is_rtl,
     resolve_model_names,
+    second_model,
 )
 
 
@@ -59,3 +61,20 @@ def test_a_name_outside_the_catalogue_is_refused(variant, lang):
 
 def test_only_arabic_reads_right_to_left():
     assert [lang for lang in LANGUAGES if is_rtl(lang)] == ["arabic"]
+
+
+def test_the_second_reader_applies_where_it_reads_the_script_and_is_another_model():
+    assert second_model("PP-OCRv6_small_rec", "ch", "PP-OCRv5_mobile_rec") == "PP-OCRv6_small_rec"
+    assert second_model("PP-OCRv6_tiny_rec", "en", "PP-OCRv5_server_rec") == "PP-OCRv6_tiny_rec"
+    assert second_model("PP-OCRv6_small_rec", "en", "PP-OCRv6_tiny_rec") == "PP-OCRv6_small_rec"
+    assert second_model("none", "ch", "PP-OCRv5_mobile_rec") is None
+    assert second_model("PP-OCRv6_small_rec", "ch", "PP-OCRv6_small_rec") is None  # already reads every line
+    for lang in LANGUAGES:
+        if lang not in V6_LANGUAGES:
+            assert second_model("PP-OCRv6_small_rec", lang, resolve_model_names("mobile", lang).rec) is None
+
+
+def test_every_second_model_is_one_paddlex_downloads_as_onnx():
+    from paddlex.inference.utils.official_models import ONNX_SUPPORTED_MODELS
+
+    assert set(SECOND_MODELS) - {"none"} <= ONNX_SUPPORTED_MODELS

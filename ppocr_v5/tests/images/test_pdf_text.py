@@ -1,9 +1,12 @@
 """The text layer read by images/pdf_text.py, against poppler's independent extraction of the same
 files (line F1 at IoU 0.5 and CER, the corpus's score.py), and the hard cases built here with
 PDFium's own writer: ligatures, soft hyphens and zero-width marks, /Rotate, text outside the page,
-invisible text (render mode 3), glyphs without a Unicode mapping."""
+invisible text (render mode 3), glyphs without a Unicode mapping; and the layout rules
+(images/pdf_lines.py) each beside what poppler makes of the same page."""
 
 import math
+import re
+import subprocess
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as c
@@ -179,3 +182,79 @@ def test_words_apart_only_by_a_font_change_read_as_one_word(tmp_path):
     assert page.line_texts() == ["see html.xml, then"]
     assert [line["text"] for line in poppler_lines(pdf, 1, SCALE)] == ["see html.xml, then"]
     assert page.line_fonts == (frozenset({"Helvetica", "Times-Roman"}),)
+
+
+def poppler_words(pdf):
+    xml = subprocess.run(["pdftotext", "-bbox-layout", str(pdf), "-"], capture_output=True, check=True, timeout=60)
+    return re.findall(r"<word [^>]*>([^<]*)</word>", xml.stdout.decode())
+
+
+def test_word_gaps_are_measured_in_font_sizes_as_poppler_measures_them(tmp_path):
+    # TJ moves the "." 0.105 / 0.08 font sizes right: a word break only at the first (poppler's
+    # minWordBreakSpace); Times' glyph boxes are 1.13 font sizes tall, so box heights read neither.
+    need_poppler()
+    pdf = content_pdf(
+        tmp_path / "w.pdf",
+        [b"BT /F3 14 Tf 20 150 Td [(system) -105 (.)] TJ ET\nBT /F3 14 Tf 20 120 Td [(system) -80 (.)] TJ ET\n"],
+    )
+    assert [[w.text for w in line] for line in read(pdf).lines] == [["system", "."], ["system."]]
+    assert poppler_words(pdf) == ["system", ".", "system."]
+
+
+def test_a_column_no_neighbouring_row_crosses_is_its_own_line_as_in_poppler(tmp_path):
+    # A TOC (numbers 1.1 font sizes from their titles, as texinfo sets them) is cut into columns; a
+    # justified line whose 1.3-font-size gap the paragraph's other rows cross stays whole; any gap
+    # over 1.5 font sizes (poppler's maxWordSpacing) cuts (Times' glyph boxes are 1.13 tall: 1.7).
+    need_poppler()
+    full = b"BT /F3 14 Tf 20 %d Td (%s) Tj ET\n"
+    pdf = content_pdf(
+        tmp_path / "c.pdf",
+        [
+            b"BT /F3 14 Tf 20 170 Td (2.1) Tj 33 0 Td (Vectors and assignment) Tj ET\n"
+            b"BT /F3 14 Tf 20 152 Td (2.2) Tj 33 0 Td (Vector arithmetic) Tj ET\n"
+            + full % (110, b"this paragraph runs across the whole measure")
+            + b"BT /F3 14 Tf 20 93 Td (justified) Tj 64 0 Td (text with a wide gap) Tj ET\n"
+            + full % (76, b"and so does the next line of the paragraph")
+            + b"BT /F3 14 Tf 20 59 Td (justified) Tj 68.3 0 Td (text wider apart) Tj ET\n"
+            + full % (42, b"and the last line of the paragraph is full too")
+        ],
+    )
+    page = read(pdf)
+    assert page.line_texts()[:4] == ["2.1", "Vectors and assignment", "2.2", "Vector arithmetic"]
+    assert "justified text with a wide gap" in page.line_texts()
+    assert "justified" in page.line_texts() and "text wider apart" in page.line_texts()
+    overall = score([{"pred": predicted(page), "gt": poppler_lines(pdf, 1, SCALE)}])
+    assert overall["f1"] == 1.0 and overall["cer"] == 0.0, overall
+
+
+def test_a_footnote_mark_is_its_own_region_and_its_reference_stays_in_the_word(tmp_path):
+    # The raised footnote number at a note's start is cut off (poppler's block of its own); a
+    # listing's line number on the baseline is not; a reference mark ends no word ("structure2.").
+    need_poppler()
+    pdf = content_pdf(
+        tmp_path / "n.pdf",
+        [
+            b"BT /F3 14 Tf 20 170 Td (the structure) Tj /F3 9 Tf 5 Ts (2) Tj /F3 14 Tf 0 Ts (. Next) Tj ET\n"
+            b"BT /F3 9 Tf 20 140 Td 4 Ts (2) Tj /F3 14 Tf 0 Ts 12 0 Td (Note however that) Tj ET\n"
+            b"BT /F3 9 Tf 20 110 Td (12) Tj /F3 14 Tf 12 0 Td (listing line) Tj ET\n"
+        ],
+    )
+    page = read(pdf)
+    assert page.line_texts() == ["the structure2. Next", "2", "Note however that", "12 listing line"]
+    assert [w.text for w in page.lines[0]] == ["the", "structure2.", "Next"]
+    overall = score([{"pred": predicted(page), "gt": poppler_lines(pdf, 1, SCALE)}])
+    assert overall["f1"] == 1.0 and overall["cer"] == 0.0, overall
+
+
+def test_an_accent_drawn_over_its_letter_joins_it(tmp_path):
+    # TeX's OT1 fonts draw "ä" as "¨" moved back over "a": one letter, as poppler reads it; a tilde
+    # beside a letter ("x~", code) stays a character of its own.
+    need_poppler()
+    pdf = content_pdf(
+        tmp_path / "a.pdf",
+        [b"BT /F3 14 Tf 20 150 Td (Universit) Tj [(\250) 444 (at)] TJ ET\nBT /F3 14 Tf 20 120 Td (x~ y) Tj ET\n"],
+    )
+    page = read(pdf)
+    assert page.line_texts() == ["Universit\u00e4t", "x~ y"]
+    overall = score([{"pred": predicted(page), "gt": poppler_lines(pdf, 1, SCALE)}])  # poppler's: "a\u0308"
+    assert overall["f1"] == 1.0 and overall["cer"] == 0.0, overall

@@ -12,7 +12,7 @@ import yaml
 
 from ocr_backend.ocr.engine import OcrEngine, get_engine
 from ocr_backend.ocr.fast_rec import ParallelRecognizer, ctc_alphabet, sharpness
-from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer
+from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer, second_reader
 from ocr_backend.settings import Settings
 
 from tests.support.corpus import CORPUS, PUBLIC, load_gt, scorer
@@ -150,6 +150,42 @@ def test_the_recogniser_is_chosen_from_the_settings_and_the_folder(caplog):
         ), settings
 
 
+def test_a_second_reader_is_built_where_it_reads_the_language(caplog, monkeypatch, tmp_path):
+    models = os.environ["MODEL_DIR"]
+    second = second_reader(Settings(model_dir=models))
+    assert second is not None and second.characters[1:-1] != ParallelRecognizer(REC_DIR, 1, 0.9).characters[1:-1]
+    assert not second.blurred(_line_image(blur=2.0))  # it reads what it is given, with the plain decoding
+    lock = threading.RLock()
+    fast = choose_recognizer(Settings(model_dir=models), FakePipeline(FakeRecModel(lock, REC_DIR)), lock)
+    assert isinstance(fast, ParallelRecognizer) and isinstance(fast._second, ParallelRecognizer)
+    for settings in (
+        Settings(model_dir=models, rec_second_model="none"),
+        Settings(model_dir=models, ocr_lang="korean"),  # a script PP-OCRv6 does not read
+        Settings(model_dir=models, ppocr_version="v6", model_variant="small"),  # it reads every line already
+    ):
+        assert second_reader(settings) is None, settings
+    assert second_reader(Settings(model_dir=models, ppocr_version="v6", model_variant="tiny")) is not None
+    # not under MODEL_DIR: PaddleX's download of the ONNX package by name; where that fails too, a warning
+    import paddlex.inference.utils.official_models as hub
+
+    asked = []
+
+    def download(name, model_formats=None):
+        asked.append((name, tuple(model_formats)))
+        return os.path.join(models, name)
+
+    monkeypatch.setattr(hub.official_models, "get_model_path", download)
+    assert second_reader(Settings(model_dir=str(tmp_path))) is not None
+    assert asked == [("PP-OCRv6_small_rec", ("onnx",))]
+
+    def offline(name, model_formats=None):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    assert second_reader(Settings(model_dir=str(tmp_path))) is None
+    assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "no route to host" in caplog.text
+
+
 @pytest.mark.slow
 def test_a_fast_rec_engine_holds_one_recogniser_session():
     # PaddleX's text_rec_model keeps serving raw_result(), on fast_rec's session instead of its own.
@@ -218,6 +254,39 @@ def test_a_blurred_crop_keeps_the_characters_the_blank_would_take():
     assert not off.blurred(blurred) and off.recognize([blurred])[0][0] == "ac"
 
 
+class Counting:
+    """A stand-in network that answers fixed CTC probabilities and counts its calls."""
+
+    def __init__(self, probs):
+        self.probs, self.calls = probs, 0
+
+    def __call__(self, batch):
+        self.calls += 1
+        return self.probs[None]
+
+
+def test_the_second_reader_answers_where_sure_and_the_main_one_is_asked_where_not():
+    probe = _recognizer(0.0, np.zeros((1, 2), dtype=np.float32))
+    cases = [  # second reader's frame -> (answer, main network asked)
+        ({"x": 0.99}, ("x", 0.99), False),  # sure (>= SURE): taken as it is
+        ({"x": 0.9}, ("x", 0.7), True),  # surer than the main reading: its text, the main reading's score
+        ({"x": 0.6}, ("ab", 0.7), True),  # less sure: the main reading
+    ]
+    for frame, expected, asked in cases:
+        main = Counting(_frames(probe, [{"a": 0.7}, {"b": 0.7}]))  # "ab", score 0.7
+        second = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=Counting(_frames(probe, [frame])))
+        reader = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=main, second_reader=second)
+        text, score = reader.recognize([_line_image()])[0]
+        assert (text, score) == (expected[0], pytest.approx(expected[1])) and main.calls == int(asked), frame
+    # the main reading of a blurred crop keeps its blurred-line decoding ("b" under the blank)
+    main = Counting(_frames(probe, [{"a": 0.9}, {"b": 0.35}, {"c": 0.95}]))
+    second = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=Counting(_frames(probe, [{"x": 0.5}])))
+    reader = ParallelRecognizer(
+        REC_DIR, threads=1, squeeze=0.9, infer=main, sharpness_threshold=2.9, second_reader=second
+    )
+    assert reader.recognize([_line_image(blur=2.0)])[0] == ("abc", pytest.approx((0.9 + 0.95) / 2))
+
+
 def _detected_crops(engine, corpus, page_id):
     from ocr_backend.ocr.page_reading import detect_and_crop
 
@@ -258,3 +327,28 @@ def test_blurred_japanese_keeps_its_characters_and_clean_lines_read_as_before():
     assert sum(rescue.blurred(c) for c in crops) <= 0.1 * len(crops)  # clean: nearly none
     clean = _matched_cer("public", page, polys, plain.recognize(crops))
     assert _matched_cer("public", page, polys, rescue.recognize(crops))[0] <= clean[0] + 0.2
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("page", ["ja_jlshort_p059", "en_caption_p040"])
+def test_a_second_reader_reads_scanned_lines_better_and_clean_ones_no_worse(page):
+    # The default recogniser (blurred-line decoding on) without and with REC_SECOND_MODEL's default,
+    # on the detector's lines of one scanned page and its clean twin (docs/speed.md, "Two recognisers").
+    settings = Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]})
+    engine = OcrEngine(settings)
+    one = ParallelRecognizer(engine.rec_dir, 2, 0.9, sharpness_threshold=settings.rec_sharpness_threshold)
+    two = ParallelRecognizer(
+        engine.rec_dir,
+        2,
+        0.9,
+        sharpness_threshold=settings.rec_sharpness_threshold,
+        second_reader=second_reader(settings),
+    )
+    polys, crops = _detected_crops(engine, "public-degraded", page)
+    before, tp_before = _matched_cer("public-degraded", page, polys, one.recognize(crops))
+    after, tp_after = _matched_cer("public-degraded", page, polys, two.recognize(crops))
+    assert after <= before - 1.0 and tp_after >= tp_before - 1, (before, after, tp_before, tp_after)
+    polys, crops = _detected_crops(engine, "public", page)
+    clean, tp_clean = _matched_cer("public", page, polys, one.recognize(crops))
+    cer, tp = _matched_cer("public", page, polys, two.recognize(crops))
+    assert cer <= clean + 0.2 and tp >= tp_clean, (clean, cer, tp_clean, tp)

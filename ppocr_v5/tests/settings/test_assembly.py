@@ -27,7 +27,8 @@ def test_values_are_parsed_and_normalised():
             "SCORE_THRESHOLD": "0.3",
             "DET_SCORE_THRESHOLD": "0.45",
             "DET_BOX_THRESHOLD": "0.7",
-            "OUTPUT_TYPE": "rectangle",
+            "OUTPUT_TYPE": "RECTANGLE",
+            "REC_SECOND_MODEL": "pp-ocrv6_tiny_rec",
             "INCLUDE_TRANSCRIPTION": "false",
             "USE_DOC_ORIENTATION": "1",
             "USE_TEXTLINE_ORIENTATION": "yes",
@@ -36,6 +37,7 @@ def test_values_are_parsed_and_normalised():
         }
     )
     assert (s.model_variant, s.ocr_lang, s.device, s.output_type) == ("server", "korean", "gpu:1", "rectangle")
+    assert s.rec_second_model == "PP-OCRv6_tiny_rec"  # any case, the value as declared (PaddleX's spelling)
     assert (s.score_threshold, s.det_score_threshold, s.det_box_threshold) == (0.3, 0.45, 0.7)
     assert s.include_transcription is False and s.use_doc_orientation and s.use_textline_orientation
     assert s.label_studio_url == "http://ls:8080" and s.label_studio_api_key == "abc"
@@ -56,6 +58,7 @@ def test_values_are_parsed_and_normalised():
         ("LABEL_STUDIO_URL", "localhost:8080", "http(s) URL"),
         ("INFERENCE_ENGINE", "tensorrt", "paddle, onnxruntime"),
         ("REC_BATCH_SIZE", "0", ">= 1"),
+        ("REC_SECOND_MODEL", "PP-OCRv4_rec", "PP-OCRv6_small_rec, PP-OCRv6_tiny_rec, none"),
     ],
 )
 def test_invalid_values_name_the_variable_the_value_and_the_fix(name, value, needle):
