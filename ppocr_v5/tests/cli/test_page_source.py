@@ -277,12 +277,12 @@ def test_a_lying_font_on_an_unsampled_page_is_caught_and_every_page_then_read(ls
     assert "OCR on pages 5: its text disagrees with OCR" in summary.report()
 
 
-def test_the_check_reads_lines_as_the_backend_engine_does():
-    # The check's recogniser is built alone (ocr/check_recognizer.py): the same reading as the
-    # engine's own recogniser on real line crops.
+def test_the_check_reads_lines_as_the_backend_engine_s_main_recogniser_does():
+    # The check's recogniser is built alone (ocr/check_recognizer.py), without REC_SECOND_MODEL's
+    # reader: the same reading as the engine's recogniser alone on real line crops.
     from ocr_backend.ocr.engine import OcrEngine
 
     image = Image.open(CORPUS_IMAGES[0]).convert("RGB")
     crops = [np.ascontiguousarray(np.asarray(image)[y : y + 40, 40:600, ::-1]) for y in (60, 200, 400)]
-    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"]}))
+    engine = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "REC_SECOND_MODEL": "none"}))
     assert page_source.backend_recognizer()(crops) == engine.recognize(crops)
