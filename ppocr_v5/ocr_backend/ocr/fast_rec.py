@@ -142,9 +142,10 @@ class ParallelRecognizer:
         first, and a reading it is at least SURE of is the answer; otherwise this model reads the line
         too, the text is the surer reading's and the score this model's, so of the lines the second
         reader is unsure of SCORE_THRESHOLD keeps those this model alone would keep (the second reader
-        is fairly sure of some that are not text: figures, scripts neither reads). Why (docs/speed.md, "Two recognisers"): PP-OCRv6 small
-        reads English and Japanese, clean, scanned or photographed, better than v5 mobile, and in less
-        time; where it is unsure, v5 is often right (Chinese above all)."""
+        is fairly sure of some that are not text: figures, scripts neither reads). Why (docs/speed.md,
+        "Two recognisers"): PP-OCRv6 small reads English and Japanese, clean, scanned or photographed,
+        better than v5 mobile, and in less time; where it is unsure, v5 is often right (Chinese above
+        all)."""
         first = self._second.read_line(crop) if self._second is not None else None
         if first is not None and first[1] >= SURE:
             return first
