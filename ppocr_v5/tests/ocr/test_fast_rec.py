@@ -187,6 +187,27 @@ def test_a_second_reader_is_built_where_it_reads_the_language(caplog, monkeypatc
 
 
 @pytest.mark.slow
+def test_an_engine_without_the_second_recogniser_s_weights_reads_with_the_main_one(caplog, monkeypatch, tmp_path):
+    # A MODEL_DIR provisioned before REC_SECOND_MODEL existed, and no hub (offline): the engine
+    # builds, says why in the log, and reads pages with v5 alone, as it did.
+    import paddlex.inference.utils.official_models as hub
+
+    def offline(name, model_formats=None):
+        raise ConnectionError("No available model hosting platforms detected.")
+
+    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
+        os.symlink(os.path.join(os.environ["MODEL_DIR"], name), tmp_path / name)
+    engine = OcrEngine(Settings.from_env({"MODEL_DIR": str(tmp_path)}))
+    image = cv2.imread(os.path.join(PUBLIC, "images", f"{PAGE}.png"))[:400]
+    lines = engine.run(image).lines
+    assert isinstance(engine.recognizer, ParallelRecognizer) and engine.recognizer._second is None
+    assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "read by PP-OCRv5_mobile_rec alone" in caplog.text
+    alone = OcrEngine(Settings.from_env({"MODEL_DIR": os.environ["MODEL_DIR"], "REC_SECOND_MODEL": "none"}))
+    assert [line.text for line in lines] == [line.text for line in alone.run(image).lines] != []
+
+
+@pytest.mark.slow
 def test_a_fast_rec_engine_holds_one_recogniser_session():
     # PaddleX's text_rec_model keeps serving raw_result(), on fast_rec's session instead of its own.
     from ocr_backend.ocr.recognizers import SharedSessionRunner
