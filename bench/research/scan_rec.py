@@ -49,35 +49,42 @@ from ocr_backend.ocr.fast_rec import sharpness  # noqa: E402
 DEFAULT_CONFIGS = "v5@0.9,v5@1.0,v5@0.9+usm,v5@0.9+stretch,v5@0.9+cubic,v5@0.9+gray,v6@0.9,v6@1.0"
 
 
+def chosen_pages(corpus, langs, per_lang):
+    """(lang, index entry) of the corpus's pages in `langs`, language by language, by id; at most
+    `per_lang` of each (0: all)."""
+    with open(os.path.join(corpus, "index.json"), encoding="utf-8") as f:
+        pages = [p for p in json.load(f)["pages"] if p["lang"] in langs]
+    for lang in langs:
+        chosen = sorted((p for p in pages if p["lang"] == lang), key=lambda p: p["id"])
+        for page in chosen[:per_lang] if per_lang else chosen:
+            yield lang, page
+
+
 def gt_crops(corpus, langs, margin, per_lang):
     """[(page id, line id, lang, crop)] for the care lines of the pages in `langs`."""
     from ocr_backend.images.crops import crop_quad
 
-    with open(os.path.join(corpus, "index.json"), encoding="utf-8") as f:
-        pages = [p for p in json.load(f)["pages"] if p["lang"] in langs]
     out = []
-    for lang in langs:
-        chosen = sorted((p for p in pages if p["lang"] == lang), key=lambda p: p["id"])
-        for page in chosen[:per_lang] if per_lang else chosen:
-            image = cv2.imread(os.path.join(corpus, page["image"]))
-            with open(os.path.join(corpus, page["gt"]), encoding="utf-8") as f:
-                gt = json.load(f)
-            for line in gt["lines"]:
-                if line.get("ignore"):
-                    continue
-                quad = line.get("quad")
-                if quad is None:
-                    x0, y0, x1, y1 = line["bbox"]
-                    quad = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-                quad = np.asarray(quad, dtype=np.float64)
-                h = max(np.hypot(*(quad[3] - quad[0])), 1.0)
-                along = (quad[1] - quad[0]) / max(np.hypot(*(quad[1] - quad[0])), 1e-9)
-                across = (quad[3] - quad[0]) / h
-                d, n = margin * h * along, margin * h * across
-                grown = [quad[0] - d - n, quad[1] + d - n, quad[2] + d + n, quad[3] - d + n]
-                crop = crop_quad(image, [tuple(p) for p in grown]).image
-                if min(crop.shape[:2]) >= 2:
-                    out.append((page["id"], line["id"], lang, line["text"], crop))
+    for lang, page in chosen_pages(corpus, langs, per_lang):
+        image = cv2.imread(os.path.join(corpus, page["image"]))
+        with open(os.path.join(corpus, page["gt"]), encoding="utf-8") as f:
+            gt = json.load(f)
+        for line in gt["lines"]:
+            if line.get("ignore"):
+                continue
+            quad = line.get("quad")
+            if quad is None:
+                x0, y0, x1, y1 = line["bbox"]
+                quad = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+            quad = np.asarray(quad, dtype=np.float64)
+            h = max(np.hypot(*(quad[3] - quad[0])), 1.0)
+            along = (quad[1] - quad[0]) / max(np.hypot(*(quad[1] - quad[0])), 1e-9)
+            across = (quad[3] - quad[0]) / h
+            d, n = margin * h * along, margin * h * across
+            grown = [quad[0] - d - n, quad[1] + d - n, quad[2] + d + n, quad[3] - d + n]
+            crop = crop_quad(image, [tuple(p) for p in grown]).image
+            if min(crop.shape[:2]) >= 2:
+                out.append((page["id"], line["id"], lang, line["text"], crop))
     return out
 
 
@@ -89,15 +96,11 @@ def det_crops(corpus, langs, per_lang):
     from ocr_backend.settings import Settings
 
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": MODELS, "OCR_LANG": "ch"}))
-    with open(os.path.join(corpus, "index.json"), encoding="utf-8") as f:
-        pages = [p for p in json.load(f)["pages"] if p["lang"] in langs]
     out = []
-    for lang in langs:
-        chosen = sorted((p for p in pages if p["lang"] == lang), key=lambda p: p["id"])
-        for page in chosen[:per_lang] if per_lang else chosen:
-            image = cv2.imread(os.path.join(corpus, page["image"]))
-            polys, crops = detect_and_crop(engine.detect, image)
-            out += [(page["id"], [tuple(map(float, q)) for q in poly], lang, None, c) for poly, c in zip(polys, crops)]
+    for lang, page in chosen_pages(corpus, langs, per_lang):
+        image = cv2.imread(os.path.join(corpus, page["image"]))
+        polys, crops = detect_and_crop(engine.detect, image)
+        out += [(page["id"], [tuple(map(float, q)) for q in poly], lang, None, c) for poly, c in zip(polys, crops)]
     return out
 
 

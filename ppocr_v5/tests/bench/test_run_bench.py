@@ -14,6 +14,7 @@ import common
 import figures  # bench/ is on pytest.ini's pythonpath, as make bench runs its scripts
 import in_turn
 import report_tables
+from tests.bench.reports import accuracy, bench_report
 
 
 def test_spread_takes_pages_from_every_slice_of_the_index():
@@ -45,33 +46,13 @@ def test_paired_ratios_use_only_the_pages_both_read():
     assert figures.paired(ours, {"zz": 1.0}) is None
 
 
-def _acc(f1, cer, langs):
-    entry = {"precision": f1, "recall": f1, "f1": f1, "cer": cer, "cer_nows": cer, "e2e_cer": cer, "pages": 1}
-    return {"overall": dict(entry, pages=len(langs)), "by_lang": {lang: dict(entry) for lang in langs}}
-
-
-def _report(**extra):
-    report = {
-        "date": "2026-12-02T00:00:00",
-        "machine": {"cpu": "Test CPU", "cores": 2, "memory": "24 GiB", "load_avg_1m_at_start": 1.25},
-        "corpus": "/x/public-degraded",
-        "pages": 2,
-        "startup": {"first_prediction_s": 4.0},
-        "latency": {"p50_s": 1.0, "p95_s": 2.0},
-        "peak_rss_mb": 900.0,
-        "accuracy": _acc(0.9, 0.02, ["en", "zh"]),
-    }
-    report.update(extra)
-    return report
-
-
 def test_tables_show_each_yardstick_and_leave_out_phases_not_run():
     same = {
         "models": "PP-OCRv5_mobile_det + PP-OCRv5_mobile_rec",
         "latency": figures.paired({"p1": 1.0, "p2": 2.0}, {"p1": 2.5, "p2": 5.0}),
-        "accuracy": _acc(0.8, 0.05, ["en"]),  # read no zh page
+        "accuracy": accuracy(0.8, 0.05, ["en"]),  # read no zh page
     }
-    report = _report(rapidocr={"version": "3.10.0", "threads": 2, "engines": {"same": same}})
+    report = bench_report(rapidocr={"version": "3.10.0", "threads": 2, "engines": {"same": same}})
     summary = "\n".join(report_tables.summary_table(report))
     assert "| machine | Test CPU, 2 cores, 24 GiB (load 1.2 at start) |" in summary
     assert "RapidOCR, same weights (PP-OCRv5_mobile_det + PP-OCRv5_mobile_rec; 3.10.0, 2 threads)" in summary
@@ -86,7 +67,7 @@ def test_tables_show_each_yardstick_and_leave_out_phases_not_run():
 
 
 def test_tables_without_yardsticks_keep_the_peer_and_throughput_rows():
-    report = _report(
+    report = bench_report(
         batch={"tasks_per_request": 8, "pages_per_s": 0.5},
         concurrent={"clients": 4, "pages_per_s": 0.6, "latency_p50_s": 5.0},
         peer={"pages": [{}, {}], "mean_total_s": 20.0, "mean_build_s": 1.0, "mean_predict_s": 19.0, "speedup": 20.0},

@@ -14,6 +14,7 @@ import figures  # bench/ is on pytest.ini's pythonpath
 import make_300dpi
 import report_tables
 import variants
+from tests.bench.reports import accuracy, bench_report
 
 
 def test_a_variant_is_a_name_and_its_environment():
@@ -43,28 +44,18 @@ def test_time_ratios_are_per_language_medians_of_pages_timed_in_both():
     assert variants.ratio_cell(ratios, "en") == "2.00x" and variants.ratio_cell(ratios, "zh") == "-"
 
 
-def _acc(f1, cer, langs):
-    entry = {"precision": f1, "recall": f1, "f1": f1, "cer": cer, "cer_nows": cer, "e2e_cer": cer, "pages": 1}
-    return {"overall": dict(entry, pages=len(langs)), "by_lang": {lang: dict(entry) for lang in langs}}
-
-
 def _report():
-    return {
-        "date": "2026-12-06T00:00:00",
-        "machine": {"cpu": "Test CPU", "cores": 2, "memory": "24 GiB", "load_avg_1m_at_start": 3.0},
-        "corpus": "/x/public-300dpi",
-        "pages": 2,
-        "startup": {"first_prediction_s": 4.0},
-        "latency": {"p50_s": 1.1, "p95_s": 2.0},
-        "peak_rss_mb": 900.0,
-        "accuracy": _acc(0.9, 0.02, ["en", "zh"]),
-        "twin": {
+    """A 300-dpi run with its twin and two variants, one of which did not run."""
+    return bench_report(
+        corpus="/x/public-300dpi",
+        latency={"p50_s": 1.1, "p95_s": 2.0},
+        twin={
             "corpus": "/x/public",
-            "accuracy": _acc(0.91, 0.021, ["en", "zh"]),
+            "accuracy": accuracy(0.91, 0.021, ["en", "zh"]),
             "latency": figures.paired({"p1": 1.0, "p2": 2.0}, {"p1": 1.1, "p2": 2.4}),
             "ratio_by_lang": {"en": 1.1, "zh": 1.2, "all": 1.15},
         },
-        "variants": {
+        variants={
             "orientation on": {
                 "env": {"USE_DOC_ORIENTATION": "true"},
                 "available": False,
@@ -73,12 +64,12 @@ def _report():
             "every pixel": {
                 "env": {"DET_AUTO_SCALE": "false"},
                 "available": True,
-                "accuracy": _acc(0.92, 0.019, ["en", "zh"]),
+                "accuracy": accuracy(0.92, 0.019, ["en", "zh"]),
                 "latency": figures.paired({"p1": 1.1, "p2": 2.4}, {"p1": 2.2, "p2": 4.8}),
                 "ratio_by_lang": {"en": 2.0, "zh": 2.1, "all": 2.05},
             },
         },
-    }
+    )
 
 
 def test_the_language_table_has_a_column_pair_per_comparison_and_says_why_one_did_not_run():
