@@ -16,6 +16,7 @@ and, on blurred crops only, the decoding (REC_SHARPNESS_THRESHOLD, below).
 import concurrent.futures
 import math
 import os
+import re
 from typing import Callable, List, Optional, Sequence, Tuple
 
 import cv2
@@ -35,6 +36,19 @@ SHARPNESS_HEIGHT = 32  # px: sharpness is measured at one scale, so text size do
 # asks this model about a quarter of clean lines and a third of scanned ones, and reads Chinese as
 # well as asking it about every line (docs/speed.md, "Two recognisers").
 SURE = 0.98
+# A second reading with kana in it is Japanese, which PP-OCRv6 small reads better than v5 mobile on
+# clean and scanned pages alike; asking v5 as well about the Japanese lines it is less than SURE of
+# cost Japanese pages a fifth more recognition for 0.07 point of clean CER (docs/speed.md, "Two
+# recognisers"). Such a reading is the answer from KANA_SURE on; under it the main model still has its
+# say (its score keeps non-text out).
+KANA_SURE = 0.9
+KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # hiragana and katakana letters (not ー or ・)
+# PP-OCRv6 small reads a script it has no characters for (Cyrillic) as blanks, and is fairly sure of
+# them, where v5 reads look-alike letters: a second reading with under DROPPED times the main reading's
+# non-space characters has dropped what it could not read, and is not taken for its higher score
+# (Russian, Bulgarian and Ukrainian pages read with OCR_LANG=ch went back from 85-94 % CER to v5's
+# 72-83 %; docs/speed.md, "Two recognisers").
+DROPPED = 0.5
 
 
 def sharpness(crop: np.ndarray) -> float:
@@ -49,6 +63,11 @@ def sharpness(crop: np.ndarray) -> float:
     low, high = np.percentile(small, (2, 98))
     magnitude: np.ndarray = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
     return float(np.percentile(magnitude, 95) / max(float(high - low), 1.0))
+
+
+def _inked(text: str) -> int:
+    """How many characters of a reading are not spaces."""
+    return len(text) - text.count(" ")
 
 
 def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -139,18 +158,19 @@ class ParallelRecognizer:
 
     def read_line(self, crop: np.ndarray) -> Tuple[str, float]:
         """(text, score) of one crop, in the calling thread. With a second reader, it reads the line
-        first, and a reading it is at least SURE of is the answer; otherwise this model reads the line
-        too, the text is the surer reading's and the score this model's, so of the lines the second
-        reader is unsure of SCORE_THRESHOLD keeps those this model alone would keep (the second reader
-        is fairly sure of some that are not text: figures, scripts neither reads). Why (docs/speed.md,
-        "Two recognisers"): PP-OCRv6 small reads English and Japanese, clean, scanned or photographed,
-        better than v5 mobile, and in less time; where it is unsure, v5 is often right (Chinese above
-        all)."""
+        first, and a reading it is at least SURE of (KANA_SURE where it has kana) is the answer;
+        otherwise this model reads the line too, the text is the surer reading's (not the second
+        one's where it dropped most characters: DROPPED) and the score this model's, so of the lines
+        the second reader is unsure of SCORE_THRESHOLD keeps those this model alone would keep (the
+        second reader is fairly sure of some that are not text: figures, scripts neither reads). Why
+        (docs/speed.md, "Two recognisers"): PP-OCRv6 small reads English and Japanese, clean, scanned
+        or photographed, better than v5 mobile, and in less time; where it is unsure, v5 is often
+        right (Chinese above all)."""
         first = self._second.read_line(crop) if self._second is not None else None
-        if first is not None and first[1] >= SURE:
+        if first is not None and (first[1] >= SURE or (first[1] >= KANA_SURE and KANA.search(first[0]))):
             return first
         text, score = self._decode(self.infer(self._prepare(crop))[0], self.blurred(crop))
-        if first is not None and first[1] > score:
+        if first is not None and first[1] > score and _inked(first[0]) >= DROPPED * _inked(text):
             return first[0], score
         return text, score
 

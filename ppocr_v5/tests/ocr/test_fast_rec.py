@@ -292,6 +292,10 @@ def test_the_second_reader_answers_where_sure_and_the_main_one_is_asked_where_no
         ({"x": 0.99}, ("x", 0.99), False),  # sure (>= SURE): taken as it is
         ({"x": 0.9}, ("x", 0.7), True),  # surer than the main reading: its text, the main reading's score
         ({"x": 0.6}, ("ab", 0.7), True),  # less sure: the main reading
+        ({"ア": 0.95}, ("ア", 0.95), False),  # kana (Japanese) at KANA_SURE or more: taken as it is
+        ({"ア": 0.6}, ("ab", 0.7), True),  # kana under KANA_SURE: as any other line
+        ({"ー": 0.95}, ("ー", 0.7), True),  # the prolonged sound mark alone does not make a line Japanese
+        ({" ": 0.9}, ("ab", 0.7), True),  # surer, but blanks where the main one read letters: the main reading
     ]
     for frame, expected, asked in cases:
         main = Counting(_frames(probe, [{"a": 0.7}, {"b": 0.7}]))  # "ab", score 0.7
