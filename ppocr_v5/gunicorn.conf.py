@@ -47,7 +47,8 @@ _malloc_settings()
 
 
 def on_starting(server):
-    """Check the settings and model folders in the master, before any worker forks.
+    """Check the settings and model folders in the master, before any worker forks, and settle the
+    second recogniser (ocr/recognizers.settle_second_model) for all of them.
 
     A worker that exits at import (what _wsgi.py does on a bad setting) is otherwise respawned by
     the master forever; failing here makes gunicorn itself exit non-zero with the message.
@@ -56,10 +57,17 @@ def on_starting(server):
 
     from ocr_backend.errors import ConfigError
     from ocr_backend.ocr.engine import OcrEngine
+    from ocr_backend.ocr.recognizers import settle_second_model
     from ocr_backend.settings import Settings
 
     try:
-        OcrEngine(Settings.from_env())  # parses every variable and checks the model folders; loads nothing
+        settings = Settings.from_env()
+        OcrEngine(settings)  # parses every variable and checks the model folders; loads nothing
+        # The second recogniser's weights are fetched here, once, where MODEL_DIR lacks them; where they
+        # cannot be had, every worker reads (and versions its predictions) as REC_SECOND_MODEL=none.
+        settled = settle_second_model(settings)
+        if settled.rec_second_model != settings.rec_second_model:
+            os.environ["REC_SECOND_MODEL"] = settled.rec_second_model
     except ConfigError as exc:
         sys.stderr.write(f"ppocr_v5: configuration error: {exc}\n")
         sys.exit(2)

@@ -17,6 +17,7 @@ from ocr_backend.images.fetchers import FetcherPool
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import get_engine
+from ocr_backend.ocr.recognizers import settle_second_model
 from ocr_backend.service.ocr_cache import cache_for
 from ocr_backend.service.predict import predict_tasks
 from ocr_backend.service.text_layer import TextLayerStep
@@ -27,8 +28,9 @@ logger = logging.getLogger(__name__)
 
 @functools.lru_cache(maxsize=1)
 def load_settings() -> Settings:
-    """The process's settings, parsed from the environment once."""
-    settings = Settings.from_env()
+    """The process's settings, parsed from the environment once, the second recogniser settled
+    (gunicorn's master settled it for every worker already: gunicorn.conf.py)."""
+    settings = settle_second_model(Settings.from_env())
     logger.info("settings: %s", settings.public_summary())
     return settings
 

@@ -5,6 +5,7 @@ PaddleX's own text_rec_model. The engine picks one when it builds its pipeline a
 and drawn regions with it, so a drawn region reads as the detected line would.
 """
 
+import dataclasses
 import logging
 import os
 from typing import List, Optional, Protocol, Sequence, Tuple
@@ -64,33 +65,54 @@ class SharedSessionRunner:
         pass
 
 
-def second_reader(settings: Settings) -> Optional[ParallelRecognizer]:
-    """fast_rec's second reader (REC_SECOND_MODEL), or None where it does not apply.
-    Its ONNX folder is `$MODEL_DIR/<name>/` (`make models`), else PaddleX's download of the official
-    ONNX package by name; where neither is there (offline, weights provisioned before this reader
-    existed), the log says so and the main recogniser reads alone, as before: a deployment that worked
-    keeps working."""
+def second_model_folder(settings: Settings) -> Optional[str]:
+    """The folder of fast_rec's second reader (REC_SECOND_MODEL), or None where none applies or its
+    weights cannot be had. Its ONNX folder is `$MODEL_DIR/<name>/` (`make models`), else PaddleX's
+    download of the official ONNX package by name (its cache once downloaded); where neither is there
+    (offline, weights provisioned before this reader existed), the log says so and the main recogniser
+    reads alone, as before: a deployment that worked keeps working."""
     rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
     name = second_model(settings.rec_second_model, settings.ocr_lang, rec_name)
     if name is None:
         return None
     folder = resolve_model_dir(name, "", settings.model_dir, "onnxruntime", "")
-    if folder is None:
-        try:
-            from paddlex.inference.utils.official_models import official_models
+    if folder is not None:
+        return folder
+    try:
+        from paddlex.inference.utils.official_models import official_models
 
-            folder = str(official_models.get_model_path(name, model_formats=("onnx",)))
-        except Exception as exc:  # noqa: BLE001 - PaddleX's hosters fail in their own ways (network, not found)
-            logger.warning(
-                "REC_SECOND_MODEL=%s: no folder %s under MODEL_DIR (`make models` installs it) and no download "
-                "(%s); lines are read by %s alone",
-                name,
-                name,
-                exc,
-                rec_name,
-            )
-            return None
-    return ParallelRecognizer(folder, 1, settings.rec_width_squeeze)
+        return str(official_models.get_model_path(name, model_formats=("onnx",)))
+    except Exception as exc:  # noqa: BLE001 - PaddleX's hosters fail in their own ways (network, not found)
+        logger.warning(
+            "REC_SECOND_MODEL=%s: no folder %s under MODEL_DIR (`make models` installs it) and no download "
+            "(%s); lines are read by %s alone",
+            name,
+            name,
+            exc,
+            rec_name,
+        )
+        return None
+
+
+def settle_second_model(settings: Settings) -> Settings:
+    """`settings` as the backend reads with them: REC_SECOND_MODEL=none where the second reader applies
+    but its weights cannot be had (second_model_folder), so that model_version, which digests that
+    setting, says the lines are read by the main recogniser alone; the same settings otherwise. Run
+    where a server or command starts (gunicorn's master before its workers fork, so every worker
+    answers the same model_version; the commands): the download, where one is needed, happens there,
+    not within a request; Label Studio waits 100 s for /predict."""
+    rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
+    if second_model(settings.rec_second_model, settings.ocr_lang, rec_name) is None:
+        return settings
+    if second_model_folder(settings) is not None:
+        return settings
+    return dataclasses.replace(settings, rec_second_model="none")
+
+
+def second_reader(settings: Settings) -> Optional[ParallelRecognizer]:
+    """fast_rec's second reader (REC_SECOND_MODEL), or None where it does not apply or cannot be had."""
+    folder = second_model_folder(settings)
+    return None if folder is None else ParallelRecognizer(folder, 1, settings.rec_width_squeeze)
 
 
 def choose_recognizer(settings: Settings, pipeline, lock) -> Recognizer:

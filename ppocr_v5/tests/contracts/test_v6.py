@@ -145,3 +145,41 @@ def test_v6_tiny_reads_a_real_english_page():
     preds = [{"box": score.to_box({"points": [list(p) for p in line.points]}), "text": line.text} for line in lines]
     summary = score.summarize([score.score_page(load_gt(page), preds)])["overall"]
     assert summary["f1"] >= 0.9 and summary["cer"] <= 0.05, json.dumps(summary)
+
+
+@pytest.mark.slow
+def test_a_server_without_the_second_recogniser_s_weights_versions_what_it_reads_with(tmp_path):
+    # A MODEL_DIR provisioned before REC_SECOND_MODEL existed, and no hub (every connection goes to a
+    # closed port; an empty PaddleX cache): gunicorn's master settles REC_SECOND_MODEL=none for all its
+    # workers, so /setup and every prediction carry the version of v5 alone, and once the weights come
+    # (`make models`) the version changes and Label Studio predicts those tasks again.
+    import base64
+
+    import requests
+
+    from ocr_backend.cli.backend import backend_version
+
+    from tests.support.corpus import POLYGON_CONFIG
+    from tests.support.launcher import Backend
+    from tests.support.ports import free_port
+
+    models = tmp_path / "models"
+    models.mkdir()
+    for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
+        os.symlink(os.path.join(MODEL_DIR, name), models / name)
+    closed = f"http://127.0.0.1:{free_port()}"
+    offline = {key: closed for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
+    env = {"MODEL_DIR": str(models), "PADDLE_PDX_CACHE_HOME": str(tmp_path / "cache"), **offline}
+    page = cv2.imread(os.path.join(PUBLIC, "images", "en_fontspec_p058.png"))[:300]
+    image = "data:image/png;base64," + base64.b64encode(cv2.imencode(".png", page)[1].tobytes()).decode()
+    with Backend(tmp_path / "gunicorn.log", env, WORKERS=2, THREADS=2) as srv:
+        version = srv.wait_ready().setup_version(POLYGON_CONFIG)
+        alone = backend_version(Settings.from_env({"MODEL_DIR": str(models), "REC_SECOND_MODEL": "none"}))
+        assert version == alone != backend_version(Settings.from_env({"MODEL_DIR": MODEL_DIR}))
+        answer = requests.post(
+            srv.url + "/predict",
+            json={"tasks": [{"id": 1, "data": {"image": image}}], "label_config": POLYGON_CONFIG},
+            timeout=300,
+        ).json()
+        assert [p["model_version"] for p in answer["results"]] == [version] and answer["results"][0]["result"]
+        assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in srv.log_text()

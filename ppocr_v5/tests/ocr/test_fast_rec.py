@@ -12,7 +12,7 @@ import yaml
 
 from ocr_backend.ocr.engine import OcrEngine, get_engine
 from ocr_backend.ocr.fast_rec import ParallelRecognizer, ctc_alphabet, sharpness
-from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer, second_reader
+from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer, second_reader, settle_second_model
 from ocr_backend.settings import Settings
 
 from tests.support.corpus import CORPUS, PUBLIC, load_gt, scorer
@@ -183,6 +183,23 @@ def test_a_second_reader_is_built_where_it_reads_the_language(caplog, monkeypatc
 
     monkeypatch.setattr(hub.official_models, "get_model_path", offline)
     assert second_reader(Settings(model_dir=str(tmp_path))) is None
+    assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "no route to host" in caplog.text
+
+
+def test_settled_settings_say_where_the_second_recogniser_cannot_be_had(caplog, monkeypatch, tmp_path):
+    # What model_version digests must say what the lines are read with (gunicorn.conf.py settles it).
+    import paddlex.inference.utils.official_models as hub
+
+    def offline(name, model_formats=None):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    provisioned = Settings(model_dir=os.environ["MODEL_DIR"])
+    assert settle_second_model(provisioned) is provisioned
+    for other in (Settings(model_dir=str(tmp_path), ocr_lang="korean"), Settings(rec_second_model="none")):
+        assert settle_second_model(other) is other  # no second reader to settle
+    settled = settle_second_model(Settings(model_dir=str(tmp_path)))
+    assert settled == Settings(model_dir=str(tmp_path), rec_second_model="none")
     assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "no route to host" in caplog.text
 
 
