@@ -20,6 +20,7 @@ from ocr_backend.cli.ls_client import LabelStudioClient
 from ocr_backend.cli.task_worker import EngineFactory, Job, Outcome
 from ocr_backend.errors import RunAborted
 from ocr_backend.labelstudio.label_config import fallback_tags, parse_label_config
+from ocr_backend.ocr.recognizers import settle_second_model
 from ocr_backend.settings import Settings
 
 
@@ -69,6 +70,7 @@ def annotate_project(
     `engine_factory` builds each worker's engine (picklable for --workers and --ray); `task_ids`
     limits the run to those tasks (`import-pdf --annotate`: the ones it just created)."""
     started = time.monotonic()
+    settings = settle_second_model(settings)  # as the server does: its workers read and version alike
     version = backend_version(settings)
     config = client.label_config(project)
     # A config without Image + geometry fails here, before any OCR (a near-empty one reads as FALLBACK_*).

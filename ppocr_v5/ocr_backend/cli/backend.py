@@ -14,14 +14,12 @@ from ocr_backend.core.catalogue import resolve_model_names
 from ocr_backend.labelstudio.versioning import model_version
 from ocr_backend.ocr.engine import OcrEngine
 from ocr_backend.ocr.protocol import Engine
-from ocr_backend.ocr.recognizers import settle_second_model
 from ocr_backend.settings import Settings, label_studio_url
 
 
 def settings_for(url: str, api_key: str, env: Optional[Dict[str, str]] = None) -> Settings:
-    """The backend's settings from the environment (the second recogniser settled, as the server
-    does), with the command line's URL and key on top."""
-    settings = settle_second_model(Settings.from_env(os.environ if env is None else env))
+    """The backend's settings from the environment, with the command line's URL and key on top."""
+    settings = Settings.from_env(os.environ if env is None else env)
     return dataclasses.replace(
         settings,
         label_studio_url=label_studio_url("--url", url) if url else settings.label_studio_url,

@@ -65,6 +65,26 @@ def test_predicted_tasks_are_skipped_and_failures_listed(settings, engine):
     assert engine.runs == 3  # tasks 2, 4 and 5: not the predicted one, not the broken image
 
 
+def test_without_the_second_recogniser_s_weights_the_run_writes_the_version_of_the_main_one_alone(
+    engine, monkeypatch, tmp_path
+):
+    # As gunicorn's master does for its workers (gunicorn.conf.py): the engines it builds and the
+    # version it writes both say REC_SECOND_MODEL=none, so a later `make models` is predicted again.
+    import paddlex.inference.utils.official_models as hub
+
+    def offline(name, model_formats=None):
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    bare = Settings.from_env({"MODEL_DIR": str(tmp_path), "CPU_THREADS": "1"})
+    alone = dataclasses.replace(bare, rec_second_model="none")
+    built = []
+    client = FakeClient([{"id": 1, "data": {"image": png_uri()}}])
+    annotate.annotate_project(client, 7, bare, progress=False, engine_factory=lambda s: built.append(s) or engine)
+    assert [v for _, v, _ in client.written] == [backend.backend_version(alone)] != [backend.backend_version(bare)]
+    assert [s.rec_second_model for s in built] == ["none"]
+
+
 def test_limit_leaves_the_rest_for_the_next_run(settings, engine):
     tasks = [{"id": i, "data": {"image": png_uri()}} for i in range(1, 5)]
     client = FakeClient(tasks)
