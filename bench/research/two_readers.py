@@ -10,7 +10,10 @@ the readings are then combined offline by each rule below, so every rule sees th
     max, blurred  lines under the sharpness threshold: the reading with the higher score (text and score)
     v5 keeps, all every line: the text of the surer reading, the score (what SCORE_THRESHOLD keeps) v5's
     v6 first@S    v6 reads every line; where its score is under S, v5 too, then as "v5 keeps, all"
-                  (fast_rec.ParallelRecognizer.read_line with SURE = S)
+                  (fast_rec.ParallelRecognizer.read_line with SURE = S, before the two rules below)
+    +kana         v6 first@SURE, and a v6 reading with kana from KANA_SURE on taken as it is
+    +kana+dropped +kana, and v6's surer text not taken where it has under DROPPED times v5's non-space
+                  characters: read_line as it is now
 
 Printed: score.py's F1 @ IoU 0.5 / CER of matched lines per corpus and language for each rule, how
 many lines each v6-first rule asks v5 about, and the seconds each recogniser took for all lines
@@ -19,6 +22,9 @@ the readings of the last run (bench/results/two_readers.pkl).
 
     PYTHONPATH=ppocr_v5:bench nice .venv/bin/python bench/research/two_readers.py
     PYTHONPATH=ppocr_v5:bench .venv/bin/python bench/research/two_readers.py --cached --sure 0.97,0.98,0.99
+
+The other languages' lines (the dropped-characters rule: Cyrillic read as blanks) were read the same
+way with `--langs ar,bg,el,fa,hi,ko,ru,ta,te,th,uk` (the pickle holds the last run's languages).
 """
 
 import argparse
@@ -30,7 +36,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_rec  # noqa: E402  (detected lines and score.py's scoring, as scan_rec --det uses them)
 
-from ocr_backend.ocr.fast_rec import ParallelRecognizer, sharpness  # noqa: E402
+from ocr_backend.ocr.fast_rec import DROPPED, KANA, KANA_SURE, SURE, ParallelRecognizer, sharpness  # noqa: E402
 
 OUT = os.path.join(scan_rec.REPO, "bench", "results", "two_readers.pkl")
 
@@ -70,6 +76,18 @@ def rules(r, threshold, sures):
     }
     for sure in sures:
         out[f"v6 first@{sure:g}"] = [r6[i] if r6[i][1] >= sure else surer_text(i) for i in range(n)]
+
+    def inked(text):
+        return len(text) - text.count(" ")
+
+    def kana_sure(i):
+        return r6[i][1] >= SURE or (r6[i][1] >= KANA_SURE and KANA.search(r6[i][0]) is not None)
+
+    out["+kana"] = [r6[i] if kana_sure(i) else surer_text(i) for i in range(n)]
+    out["+kana+dropped (now)"] = [
+        r6[i] if kana_sure(i) else (surer_text(i) if inked(r6[i][0]) >= DROPPED * inked(r5[i][0]) else r5[i])
+        for i in range(n)
+    ]
     return out
 
 
