@@ -75,9 +75,10 @@ class InferenceSettings:
         "REC_SECOND_MODEL",
         Choice(SECOND_MODELS),
         "PP-OCRv6_small_rec",
-        "{allowed}: a second recogniser that reads every line first; where it is less sure than 0.98 the main "
-        "one reads the line too and the surer text is kept, the main one's score (`OCR_LANG` `ch`/`en`, fast_rec; "
-        "weights: `make models`, else PaddleX's download)",
+        "{allowed}: a second recogniser that reads every line first; where it is less sure than 0.98 (0.9 for a "
+        "line with kana) the main one reads the line too and the surer text is kept, the main one's score "
+        "(`OCR_LANG` `ch`/`en`, fast_rec; weights: `make models`, else PaddleX's download when the server starts; "
+        "without them the server reads, and versions its predictions, as `none`)",
         affects_predictions=True,
     )
     # Detector input size policy (PaddleX limit_side_len / limit_type / max_side_limit).

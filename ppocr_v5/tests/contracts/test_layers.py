@@ -34,13 +34,18 @@ DEPLOY_FILES = ("model.py", "_wsgi.py", "gunicorn.conf.py")
 PROTOCOL = "ocr_backend.ocr.protocol"
 # Where the engine is built, the one concrete name those places may take from ocr/ besides the
 # protocol (file relative to ppocr_v5/ -> "module:name"), each for its reason:
+SETTLE = "ocr_backend.ocr.recognizers:settle_second_model"
 BUILDS_THE_ENGINE = {
-    # the worker's one engine, shared by its requests and built lazily (get_engine, a process-wide cache)
-    "model.py": {"ocr_backend.ocr.engine:get_engine"},
+    # the worker's one engine, shared by its requests and built lazily (get_engine, a process-wide
+    # cache), from the settings as settled where the process starts (SETTLE: which recognisers it has)
+    "model.py": {"ocr_backend.ocr.engine:get_engine", SETTLE},
     # built at import, so a bad model folder stops start-up with a message
     "_wsgi.py": {"ocr_backend.ocr.engine:get_engine"},
-    # the master checks the settings and model folders before any worker forks (a fresh engine, unloaded)
-    "gunicorn.conf.py": {"ocr_backend.ocr.engine:OcrEngine"},
+    # the master checks the settings and model folders before any worker forks (a fresh engine,
+    # unloaded), and settles the second recogniser for all of them
+    "gunicorn.conf.py": {"ocr_backend.ocr.engine:OcrEngine", SETTLE},
+    # settles the settings its workers' engines are built with, as the server does, before versioning
+    "ocr_backend/cli/annotate.py": {SETTLE},
     # the commands' one engine builder: each worker's engine, and import-pdf's check of text layers
     "ocr_backend/cli/backend.py": {"ocr_backend.ocr.engine:OcrEngine"},
     # the PDF import's OCR check: the backend's line recogniser for this environment's settings
@@ -116,7 +121,8 @@ def test_relative_imports_are_not_used():
 
 def test_above_ocr_only_the_engine_protocol_is_used():
     """README: protocol.py is the only interface the layers above OCR use; the places that build the
-    engine (BUILDS_THE_ENGINE) take its constructor too, and nothing else."""
+    engine (BUILDS_THE_ENGINE) take its constructor and the settling of its settings too, and nothing
+    else."""
     files = [p for part in sorted(ABOVE_OCR) for p in sorted((PACKAGE / part).rglob("*.py"))]
     files += [PACKAGE.parent / name for name in DEPLOY_FILES]
     wrong = []
