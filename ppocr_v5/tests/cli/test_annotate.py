@@ -15,6 +15,7 @@ from ocr_backend.errors import ConfigError
 from ocr_backend.settings import Settings
 from ocr_backend.types import TextLine
 
+from tests.support import model_hub
 from tests.support.corpus import POLYGON_CONFIG
 from tests.support.fake_engine import FakeEngine
 from tests.support.fake_label_studio import FakeClient, png_uri
@@ -70,12 +71,7 @@ def test_without_the_second_recogniser_s_weights_the_run_writes_the_version_of_t
 ):
     # As gunicorn's master does for its workers (gunicorn.conf.py): the engines it builds and the
     # version it writes both say REC_SECOND_MODEL=none, so a later `make models` is predicted again.
-    import paddlex.inference.utils.official_models as hub
-
-    def offline(name, model_formats=None):
-        raise ConnectionError("no route to host")
-
-    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    model_hub.offline(monkeypatch)
     bare = Settings.from_env({"MODEL_DIR": str(tmp_path), "CPU_THREADS": "1"})
     alone = dataclasses.replace(bare, rec_second_model="none")
     built = []

@@ -161,13 +161,13 @@ def test_a_server_without_the_second_recogniser_s_weights_versions_what_it_reads
 
     from tests.support.corpus import POLYGON_CONFIG
     from tests.support.launcher import Backend
-    from tests.support.ports import free_port
+    from tests.support.ports import closed_port_url
 
     models = tmp_path / "models"
     models.mkdir()
     for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
         os.symlink(os.path.join(MODEL_DIR, name), models / name)
-    closed = f"http://127.0.0.1:{free_port()}"
+    closed = closed_port_url()
     offline = {key: closed for key in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
     env = {"MODEL_DIR": str(models), "PADDLE_PDX_CACHE_HOME": str(tmp_path / "cache"), **offline}
     page = cv2.imread(os.path.join(PUBLIC, "images", "en_fontspec_p058.png"))[:300]

@@ -15,6 +15,7 @@ from ocr_backend.ocr.fast_rec import ParallelRecognizer, ctc_alphabet, sharpness
 from ocr_backend.ocr.recognizers import PaddleXRecognizer, choose_recognizer, second_reader, settle_second_model
 from ocr_backend.settings import Settings
 
+from tests.support import model_hub
 from tests.support.corpus import CORPUS, PUBLIC, load_gt, scorer
 
 PAGE = "en_caption_p040"
@@ -178,22 +179,14 @@ def test_a_second_reader_is_built_where_it_reads_the_language(caplog, monkeypatc
     assert second_reader(Settings(model_dir=str(tmp_path))) is not None
     assert asked == [("PP-OCRv6_small_rec", ("onnx",))]
 
-    def offline(name, model_formats=None):
-        raise ConnectionError("no route to host")
-
-    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    model_hub.offline(monkeypatch)
     assert second_reader(Settings(model_dir=str(tmp_path))) is None
     assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "no route to host" in caplog.text
 
 
 def test_settled_settings_say_where_the_second_recogniser_cannot_be_had(caplog, monkeypatch, tmp_path):
     # What model_version digests must say what the lines are read with (gunicorn.conf.py settles it).
-    import paddlex.inference.utils.official_models as hub
-
-    def offline(name, model_formats=None):
-        raise ConnectionError("no route to host")
-
-    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    model_hub.offline(monkeypatch)
     provisioned = Settings(model_dir=os.environ["MODEL_DIR"])
     assert settle_second_model(provisioned) is provisioned
     for other in (Settings(model_dir=str(tmp_path), ocr_lang="korean"), Settings(rec_second_model="none")):
@@ -207,12 +200,7 @@ def test_settled_settings_say_where_the_second_recogniser_cannot_be_had(caplog, 
 def test_an_engine_without_the_second_recogniser_s_weights_reads_with_the_main_one(caplog, monkeypatch, tmp_path):
     # A MODEL_DIR provisioned before REC_SECOND_MODEL existed, and no hub (offline): the engine
     # builds, says why in the log, and reads pages with v5 alone, as it did.
-    import paddlex.inference.utils.official_models as hub
-
-    def offline(name, model_formats=None):
-        raise ConnectionError("No available model hosting platforms detected.")
-
-    monkeypatch.setattr(hub.official_models, "get_model_path", offline)
+    model_hub.offline(monkeypatch, "No available model hosting platforms detected.")
     for name in ("PP-OCRv5_mobile_det", "PP-OCRv5_mobile_rec"):
         os.symlink(os.path.join(os.environ["MODEL_DIR"], name), tmp_path / name)
     engine = OcrEngine(Settings.from_env({"MODEL_DIR": str(tmp_path)}))

@@ -12,6 +12,7 @@ on the path (pytest.ini's pythonpath; PYTHONPATH=ppocr_v5 for the scripts, as th
   drawn        text_block(): a page of text drawn with OpenCV
   fetchers     FakeFetcher: ImageFetcher without a network
   fake_engine  FakeEngine: the OCR engine protocol, scripted
+  model_hub    offline(): PaddleX's download of models by name fails, as with no hub in reach
   corpus       the shared corpus (paths, pages, ground truth, score.py) and the seed's label configs
   fast_lane    `pytest --fast` (make test-fast)
 """
