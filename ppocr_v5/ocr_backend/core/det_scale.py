@@ -31,9 +31,12 @@ SCALE_ABOVE_PIXELS = 2_500_000
 # The coarse pass's size: small enough to cost a fraction of a 150-dpi page's detection, large
 # enough that the detector still finds nearly every 150-dpi line in it (docs/speed.md, "Detector scale").
 COARSE_PIXELS = 500_000
-# The detector-box height (at the coarse pass, in pixels of the image as uploaded) that 150-dpi body
-# text has: the coarse pass's 20th percentile on the public corpus is 21-35 px, most pages 23-28.
-TARGET_LINE_PX = 28.0
+# The detector-box height (at the coarse pass, in pixels of the image as uploaded) the page's smaller
+# lines are brought to: the coarse pass's 20th percentile of 150-dpi pages is 21-35 px, most 23-28.
+# 24 detects a 300-dpi page about as its 150-dpi twin (en/zh/ja over HTTP 1.08x the twin's time,
+# F1 0.879 against 0.893; 28 px took 1.25-1.33x) and read 12 MP photos no worse (docs/speed.md, "Detector
+# scale").
+TARGET_LINE_PX = 24.0
 # Which lines steer the scale: a low percentile, so a page's smaller lines, not its body text, decide.
 HEIGHT_PERCENTILE = 20
 # Fewer lines than this in the coarse pass say nothing reliable about the page: detect it as it is.
