@@ -33,9 +33,8 @@ SCALE_ABOVE_PIXELS = 2_500_000
 COARSE_PIXELS = 500_000
 # The detector-box height (at the coarse pass, in pixels of the image as uploaded) the page's smaller
 # lines are brought to: the coarse pass's 20th percentile of 150-dpi pages is 21-35 px, most 23-28.
-# 24 detects a 300-dpi page about as its 150-dpi twin (en/zh/ja over HTTP 1.08x the twin's time,
-# F1 0.879 against 0.893; 28 px took 1.25-1.33x) and read 12 MP photos no worse (docs/speed.md, "Detector
-# scale").
+# 24 detects a 300-dpi page in about its 150-dpi twin's time, where 28 took a quarter to a third
+# more, and reads 12 MP photos no worse (docs/speed.md, "Detector scale").
 TARGET_LINE_PX = 24.0
 # Which lines steer the scale: a low percentile, so a page's smaller lines, not its body text, decide.
 HEIGHT_PERCENTILE = 20
