@@ -22,8 +22,9 @@ image as uploaded. This module is pure arithmetic; ocr/det_scale.py runs the det
 import math
 from typing import Iterable, List, Optional, Sequence, Union
 
-import cv2
 import numpy as np
+
+from ocr_backend.core import edges
 
 # Images up to this many pixels are detected as they are: a 150-dpi A4 or Letter page is ~2.2 MP,
 # and below ~2.5 MP a coarse pass would cost more than the smaller detection could save.
@@ -111,20 +112,17 @@ SHARPNESS_LINES = 12
 
 
 def edge_sharpness(gray_crops: Iterable[np.ndarray]) -> Optional[float]:
-    """How sharp text edges are: per line crop, the 98th percentile of the gradient magnitude over
-    the crop's ink-to-paper contrast (5th to 95th percentile), the median over the crops. Sharp
-    anti-aliased text steps from ink to paper in about a pixel, blurred text over several. None
-    when no crop has contrast enough to say."""
+    """How sharp text edges are (core/edges.py) on the page's own pixels: per line crop, the 98th
+    percentile of the gradient magnitude over the crop's ink-to-paper contrast (5th to 95th
+    percentile), the median over the crops. None when no crop has contrast enough to say."""
     values = []
     for crop in gray_crops:
         if crop.size < 100:
             continue
-        lo, hi = np.percentile(crop, (5, 95))
-        if hi - lo < 20:
+        gradient, contrast = edges.gradient_and_contrast(crop, 98, (5, 95))
+        if contrast < 20:
             continue
-        c = crop.astype(np.float32)
-        magnitude = np.hypot(cv2.Sobel(c, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(c, cv2.CV_32F, 0, 1, ksize=3)) / 4
-        values.append(float(np.percentile(magnitude, 98)) / float(hi - lo))
+        values.append(gradient / 4 / contrast)  # / 4: the 3x3 Sobel's weights, so a step is grey levels per pixel
     return float(np.median(values)) if values else None
 
 

@@ -23,6 +23,8 @@ import cv2
 import numpy as np
 import yaml
 
+from ocr_backend.core import edges
+
 HEIGHT = 48
 MAX_WIDTH = 3200  # PaddleX's cap for one line
 # On a blurred line (a scan: small text, blur, JPEG) the recogniser is less sure of every character,
@@ -52,17 +54,15 @@ DROPPED = 0.5
 
 
 def sharpness(crop: np.ndarray) -> float:
-    """How sharp a line crop's ink edges are: the strong gradients (95th percentile of the Sobel
-    magnitude) relative to the ink's contrast (2nd to 98th percentile of grey), on the crop brought to
-    32 px high. Blur lowers it; contrast, paper colour and text size barely move it (clean 150-dpi
+    """How sharp a line crop's ink edges are (core/edges.py): the strong gradients (95th percentile
+    of the Sobel magnitude) relative to the ink's contrast (2nd to 98th percentile of grey), on the
+    crop brought to 32 px high. Blur lowers it; contrast, paper colour and text size barely move it (clean 150-dpi
     lines measure about 3-3.9, the blurred ones of public-degraded about 1.5-2.9)."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     h, w = gray.shape[:2]
     size = (max(8, int(round(SHARPNESS_HEIGHT * w / float(max(h, 1))))), SHARPNESS_HEIGHT)
-    small: np.ndarray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA).astype(np.float32)
-    low, high = np.percentile(small, (2, 98))
-    magnitude: np.ndarray = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
-    return float(np.percentile(magnitude, 95) / max(float(high - low), 1.0))
+    gradient, contrast = edges.gradient_and_contrast(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), 95, (2, 98))
+    return gradient / max(contrast, 1.0)
 
 
 def _inked(text: str) -> int:
