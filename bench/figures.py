@@ -67,6 +67,19 @@ def accuracy_of(rep):
     }
 
 
+def turn_groups(pages, page_ids=None):
+    """{"upright": ids, "turned": ids} of the pages read, by their index's quarter_turn (public-photo
+    has one per page), or None where no page has one: the issue's bound compares the two groups."""
+    read = [p for p in pages if page_ids is None or p["id"] in set(page_ids)]
+    if not any("quarter_turn" in p for p in read):
+        return None
+    groups = {
+        "upright": [p["id"] for p in read if not p.get("quarter_turn")],
+        "turned": [p["id"] for p in read if p.get("quarter_turn")],
+    }
+    return {name: ids for name, ids in groups.items() if ids}
+
+
 def machine():
     """What the figures were measured on, with the load at the start (the machine is shared)."""
     try:

@@ -15,7 +15,7 @@ import requests
 
 import common
 import variants
-from figures import accuracy_of, latency, paired
+from figures import accuracy_of, latency, paired, turn_groups
 from ls_calls import lines_of, predict, setup
 from tests.support.hosts import folder_host
 from tests.support.launcher import Backend, server_env
@@ -81,8 +81,13 @@ class Reader:
         common.write_preds(self.dir, page_id, [ln["points"] for ln in lines], [ln["text"] for ln in lines])
         return self.seconds[page_id], len(lines)
 
-    def accuracy(self, corpus, page_ids):
+    def accuracy(self, corpus, page_ids, groups=None):
+        """score.py's figures for the pages read; `groups` ({name: page ids}, figures.turn_groups) adds
+        the overall figures of each group as "by_turn"."""
         acc = accuracy_of(common.score(self.dir, corpus, page_ids=page_ids))
+        if groups:
+            scored = {name: common.score(self.dir, corpus, page_ids=ids) for name, ids in groups.items()}
+            acc["by_turn"] = {name: accuracy_of(rep)["overall"] for name, rep in scored.items()}
         shutil.rmtree(self.dir, ignore_errors=True)
         return acc
 
@@ -208,7 +213,8 @@ class Run:
     def score(self, report, page_ids):
         """5. accuracy, all scored alike (on `page_ids` only where the run read a subset); the
         variants' and the twin's accuracy and time ratios."""
-        report["accuracy"] = self.ours.accuracy(self.corpus, page_ids)
+        turns = turn_groups(self.pages, page_ids)
+        report["accuracy"] = self.ours.accuracy(self.corpus, page_ids, turns)
         if self.yardsticks:
             self.yardsticks.score(self.corpus, page_ids)
         ours = self.ours.seconds
@@ -218,7 +224,7 @@ class Run:
             reader = v["reader"]
             entry = {"env": v["env"], "available": bool(reader.seconds)}
             if reader.seconds:
-                entry["accuracy"] = reader.accuracy(self.corpus, page_ids)
+                entry["accuracy"] = reader.accuracy(self.corpus, page_ids, turns)
                 entry["latency"] = paired(ours, reader.seconds)
                 entry["ratio_by_lang"] = variants.ratios_by_lang(self.pages, reader.seconds, ours)
                 entry["peak_rss_mb"] = v.get("peak_rss_mb")

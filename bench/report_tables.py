@@ -148,6 +148,31 @@ def language_table(r):
     return _markdown(header, rows)
 
 
+def turn_table(r):
+    """F1 / CER of the upright and the turned pages (a corpus whose index gives each page's
+    quarter_turn, public-photo), ours and each variant, with the turned pages' gap to the upright
+    ones; no rows where the run has no such pages."""
+    columns = [("ours", r["accuracy"])] + [
+        (name, v["accuracy"]) for name, v in r.get("variants", {}).items() if v.get("available")
+    ]
+    columns = [(name, acc["by_turn"]) for name, acc in columns if "by_turn" in acc]
+    if not columns:
+        return []
+    rows = []
+    for group in ("upright", "turned"):
+        if group in columns[0][1]:
+            rows.append([group, columns[0][1][group]["pages"]] + [_f1_cer(t.get(group)) for _, t in columns])
+    if len(rows) == 2:
+        rows.append(["turned - upright", "-"] + [_gap(t.get("upright"), t.get("turned")) for _, t in columns])
+    return _markdown(["pages", "count"] + [f"{name}: F1 / CER" for name, _ in columns], rows)
+
+
+def _gap(upright, turned):
+    if not upright or not turned:
+        return "-"
+    return f"{turned['f1'] - upright['f1']:+.3f} / {100 * (turned['cer'] - upright['cer']):+.2f} points"
+
+
 def _acc_cell(acc):
     """cell(lang) for one accuracy report: that language's F1 / CER, or the overall one for "all"."""
     return lambda lang: _f1_cer(acc["overall"] if lang == "all" else acc["by_lang"].get(lang))

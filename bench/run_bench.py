@@ -27,7 +27,8 @@ yardsticks but without the peer and the throughput phases, writing bench/results
 then on ../shared/corpus/public-photo and on a 300-dpi copy of public (bench/make_300dpi.py), each with
 orientation on as a --variant (a second server, asked right after ours for every page), the 300-dpi
 run with --twin (each page's 150-dpi twin read in turn on our server) and DET_AUTO_SCALE=false as
-another variant (bench/variants.py). BENCH_ARGS is passed to every run.
+another variant (bench/variants.py). BENCH_ARGS is passed to every run. Where the corpus index gives
+each page's quarter_turn (public-photo), a last table sets the upright pages beside the turned ones.
 
     export PYTHONPATH=ppocr_v5 PATH=.venv/bin:$PATH           # what `make bench` sets
     .venv/bin/python bench/run_bench.py                       # public corpus, everything
@@ -174,6 +175,10 @@ def main():
     print("\n".join(report_tables.summary_table(report)))
     print()
     print("\n".join(report_tables.language_table(report)))
+    turns = report_tables.turn_table(report)
+    if turns:
+        print()
+        print("\n".join(turns))
     print(f"\nwrote {a.out}")
 
 

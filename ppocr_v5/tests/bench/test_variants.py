@@ -95,6 +95,30 @@ def test_the_summary_gives_the_twin_ratio_and_each_variant():
     assert "every pixel (DET_AUTO_SCALE=false), in turn, 2 pages | p50 3.50 s; 2.00x ours per-page median" in summary
 
 
+def test_pages_are_grouped_by_their_quarter_turn_only_where_the_index_gives_one():
+    pages = [{"id": "a", "quarter_turn": 0}, {"id": "b", "quarter_turn": 90}, {"id": "c", "quarter_turn": 180}]
+    assert figures.turn_groups(pages) == {"upright": ["a"], "turned": ["b", "c"]}
+    assert figures.turn_groups(pages, ["b"]) == {"turned": ["b"]}  # a subset read: only its pages
+    assert figures.turn_groups([{"id": "a"}, {"id": "b"}]) is None  # public, public-degraded
+
+
+def test_the_turn_table_gives_upright_and_turned_pages_and_their_gap_for_ours_and_each_variant():
+    report = _report()
+    report["accuracy"]["by_turn"] = {
+        "upright": dict(accuracy(0.9, 0.03, [])["overall"], pages=5),
+        "turned": dict(accuracy(0.85, 0.045, [])["overall"], pages=16),
+    }
+    report["variants"]["every pixel"]["accuracy"]["by_turn"] = {"upright": accuracy(0.8, 0.02, [])["overall"]}
+    assert report_tables.turn_table(report) == [
+        "| pages | count | ours: F1 / CER | every pixel: F1 / CER |",
+        "|---|---|---|---|",
+        "| upright | 5 | 0.900 / 3.00 % | 0.800 / 2.00 % |",
+        "| turned | 16 | 0.850 / 4.50 % | - |",
+        "| turned - upright | - | -0.050 / +1.50 points | - |",
+    ]
+    assert report_tables.turn_table(_report()) == []  # no page with a quarter turn: no table
+
+
 def test_the_300dpi_copy_scales_images_and_ground_truth_and_keeps_the_ids(tmp_path):
     src = tmp_path / "src"
     (src / "images").mkdir(parents=True)
