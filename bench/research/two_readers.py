@@ -13,7 +13,9 @@ the readings are then combined offline by each rule below, so every rule sees th
                   (fast_rec.ParallelRecognizer.read_line with SURE = S, before the two rules below)
     +kana         v6 first@SURE, and a v6 reading with kana from KANA_SURE on taken as it is
     +kana+dropped +kana, and v6's surer text not taken where it has under DROPPED times v5's non-space
-                  characters: read_line as it is now
+                  characters
+    +sparse       +kana+dropped, and a sure v6 reading with under SPARSE non-space characters per line
+                  height (the detected box's width over its height) asks v5 all the same: read_line now
 
 Printed: score.py's F1 @ IoU 0.5 / CER of matched lines per corpus and language for each rule, how
 many lines each v6-first rule asks v5 about, and the seconds each recogniser took for all lines
@@ -33,10 +35,13 @@ import pickle
 import sys
 import time
 
+import numpy as np
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import scan_rec  # noqa: E402  (detected lines and score.py's scoring, as scan_rec --det uses them)
 
-from ocr_backend.ocr.fast_rec import DROPPED, KANA, KANA_SURE, SURE, ParallelRecognizer, sharpness  # noqa: E402
+from ocr_backend.core.det_scale import line_height  # noqa: E402
+from ocr_backend.ocr.fast_rec import DROPPED, KANA, KANA_SURE, SPARSE, SURE, ParallelRecognizer, sharpness  # noqa: E402
 
 OUT = os.path.join(scan_rec.REPO, "bench", "results", "two_readers.pkl")
 
@@ -84,11 +89,25 @@ def rules(r, threshold, sures):
         return r6[i][1] >= SURE or (r6[i][1] >= KANA_SURE and KANA.search(r6[i][0]) is not None)
 
     out["+kana"] = [r6[i] if kana_sure(i) else surer_text(i) for i in range(n)]
-    out["+kana+dropped (now)"] = [
-        r6[i] if kana_sure(i) else (surer_text(i) if inked(r6[i][0]) >= DROPPED * inked(r5[i][0]) else r5[i])
-        for i in range(n)
-    ]
+    def dropped_rule(i, sure):
+        if sure(i):
+            return r6[i]
+        return surer_text(i) if inked(r6[i][0]) >= DROPPED * inked(r5[i][0]) else r5[i]
+
+    def not_sparse(i):
+        return inked(r6[i][0]) >= SPARSE * _aspect(r["meta"][i][1])
+
+    out["+kana+dropped"] = [dropped_rule(i, kana_sure) for i in range(n)]
+    out["+sparse (now)"] = [dropped_rule(i, lambda j: kana_sure(j) and not_sparse(j)) for i in range(n)]
     return out
+
+
+def _aspect(poly):
+    """A detected quadrilateral's width over its height (the crop read_line sees, before any turn)."""
+    p = np.asarray(poly, dtype=float).reshape(-1, 2)
+    sides = [float(np.linalg.norm(p[(k + 1) % len(p)] - p[k])) for k in range(len(p))]
+    width = max((sides[0] + sides[2]) / 2, (sides[1] + sides[3]) / 2) if len(p) == 4 else float(np.ptp(p[:, 0]))
+    return width / max(line_height(poly), 1.0)
 
 
 def main():

@@ -51,6 +51,13 @@ KANA = re.compile("[\u3041-\u3096\u30a1-\u30fa]")  # hiragana and katakana lette
 # (Russian, Bulgarian and Ukrainian pages read with OCR_LANG=ch went back from 85-94 % CER to v5's
 # 72-83 %; docs/speed.md, "Two recognisers").
 DROPPED = 0.5
+# ... and where it is sure of so little that most of the line must be blanks (fewer non-space
+# characters than SPARSE times the crop's width over its height: a Telugu line read as ".", a Russian
+# one as ",  L  . ,"), the main model is asked all the same and DROPPED decides. Text has about one
+# character per crop height or more (the sure readings of en/zh/ja lines: 0.88 and up on clean pages,
+# 1.18 and up on scans), so no en/zh/ja reading changed; Russian, Bulgarian and Telugu read with
+# OCR_LANG=ch came back to within 0.06 point of v5 alone (docs/speed.md, "Two recognisers").
+SPARSE = 0.2
 
 
 def sharpness(crop: np.ndarray) -> float:
@@ -68,6 +75,16 @@ def sharpness(crop: np.ndarray) -> float:
 def _inked(text: str) -> int:
     """How many characters of a reading are not spaces."""
     return len(text) - text.count(" ")
+
+
+def _sure(reading: Tuple[str, float], crop: np.ndarray) -> bool:
+    """Whether a second reading is the answer without asking the main model: SURE of it (KANA_SURE
+    where it has kana), and not sparse for the crop's width (SPARSE)."""
+    text, score = reading
+    if not (score >= SURE or (score >= KANA_SURE and KANA.search(text))):
+        return False
+    h, w = crop.shape[:2]
+    return _inked(text) >= SPARSE * w / max(h, 1)
 
 
 def _onnxruntime_infer(onnx_path: str) -> Callable[[np.ndarray], np.ndarray]:
@@ -158,7 +175,8 @@ class ParallelRecognizer:
 
     def read_line(self, crop: np.ndarray) -> Tuple[str, float]:
         """(text, score) of one crop, in the calling thread. With a second reader, it reads the line
-        first, and a reading it is at least SURE of (KANA_SURE where it has kana) is the answer;
+        first, and a reading it is at least SURE of (KANA_SURE where it has kana) is the answer unless
+        it is sparse for the crop (SPARSE);
         otherwise this model reads the line too, the text is the surer reading's (not the second
         one's where it dropped most characters: DROPPED) and the score this model's, so of the lines
         the second reader is unsure of SCORE_THRESHOLD keeps those this model alone would keep (the
@@ -167,7 +185,7 @@ class ParallelRecognizer:
         or photographed, better than v5 mobile, and in less time; where it is unsure, v5 is often
         right (Chinese above all)."""
         first = self._second.read_line(crop) if self._second is not None else None
-        if first is not None and (first[1] >= SURE or (first[1] >= KANA_SURE and KANA.search(first[0]))):
+        if first is not None and _sure(first, crop):
             return first
         text, score = self._decode(self.infer(self._prepare(crop))[0], self.blurred(crop))
         if first is not None and first[1] > score and _inked(first[0]) >= DROPPED * _inked(text):

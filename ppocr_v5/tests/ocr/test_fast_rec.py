@@ -306,8 +306,16 @@ def test_the_second_reader_answers_where_sure_and_the_main_one_is_asked_where_no
         main = Counting(_frames(probe, [{"a": 0.7}, {"b": 0.7}]))  # "ab", score 0.7
         second = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=Counting(_frames(probe, [frame])))
         reader = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=main, second_reader=second)
-        text, score = reader.recognize([_line_image()])[0]
+        text, score = reader.recognize([_line_image()[:, :128]])[0]  # 4:1, room for a character or two
         assert (text, score) == (expected[0], pytest.approx(expected[1])) and main.calls == int(asked), frame
+    # sure, but one character on an 8:1 line (under SPARSE per height): the main model is asked, and
+    # its three letters win over the one (DROPPED)
+    main = Counting(_frames(probe, [{"a": 0.7}, {"b": 0.7}, {"c": 0.7}]))
+    second = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=Counting(_frames(probe, [{"x": 0.99}])))
+    reader = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=main, second_reader=second)
+    assert reader.recognize([_line_image()])[0] == ("abc", pytest.approx(0.7)) and main.calls == 1
+    # the same reading on the 4:1 crop is taken as it is
+    assert reader.recognize([_line_image()[:, :128]])[0] == ("x", pytest.approx(0.99)) and main.calls == 1
     # the main reading of a blurred crop keeps its blurred-line decoding ("b" under the blank)
     main = Counting(_frames(probe, [{"a": 0.9}, {"b": 0.35}, {"c": 0.95}]))
     second = ParallelRecognizer(REC_DIR, threads=1, squeeze=0.9, infer=Counting(_frames(probe, [{"x": 0.5}])))
