@@ -63,8 +63,8 @@ SPARSE = 0.2
 def sharpness(crop: np.ndarray) -> float:
     """How sharp a line crop's ink edges are (core/edges.py): the strong gradients (95th percentile
     of the Sobel magnitude) relative to the ink's contrast (2nd to 98th percentile of grey), on the
-    crop brought to 32 px high. Blur lowers it; contrast, paper colour and text size barely move it (clean 150-dpi
-    lines measure about 3-3.9, the blurred ones of public-degraded about 1.5-2.9)."""
+    crop brought to 32 px high. Blur lowers it; contrast, paper colour and text size barely move it
+    (clean 150-dpi lines measure about 3-3.9, the blurred ones of public-degraded about 1.5-2.9)."""
     gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
     h, w = gray.shape[:2]
     size = (max(8, int(round(SHARPNESS_HEIGHT * w / float(max(h, 1))))), SHARPNESS_HEIGHT)
@@ -175,12 +175,12 @@ class ParallelRecognizer:
 
     def read_line(self, crop: np.ndarray) -> Tuple[str, float]:
         """(text, score) of one crop, in the calling thread. With a second reader, it reads the line
-        first, and a reading it is at least SURE of (KANA_SURE where it has kana) is the answer unless
-        it is sparse for the crop (SPARSE);
-        otherwise this model reads the line too, the text is the surer reading's (not the second
-        one's where it dropped most characters: DROPPED) and the score this model's, so of the lines
-        the second reader is unsure of SCORE_THRESHOLD keeps those this model alone would keep (the
-        second reader is fairly sure of some that are not text: figures, scripts neither reads). Why
+        first, and a reading it is at least SURE of (KANA_SURE where it has kana), and not sparse for
+        the crop (SPARSE), is the answer; otherwise this model reads the line too, the text is the
+        surer reading's (not the second one's where it dropped most characters: DROPPED) and the
+        score this model's, so of the lines the second reader is unsure of SCORE_THRESHOLD keeps
+        those this model alone would keep (the second reader is fairly sure of some that are not
+        text: figures, scripts neither reads). Why
         (docs/speed.md, "Two recognisers"): PP-OCRv6 small reads English and Japanese, clean, scanned
         or photographed, better than v5 mobile, and in less time; where it is unsure, v5 is often
         right (Chinese above all)."""
