@@ -12,6 +12,7 @@ from typing import List, Optional, Protocol, Sequence, Tuple
 
 import numpy as np
 
+from ocr_backend import redaction
 from ocr_backend.core.catalogue import resolve_model_names, second_model
 from ocr_backend.ocr.fast_rec import ParallelRecognizer
 from ocr_backend.ocr.pipeline_config import own_orientation_dirs
@@ -65,14 +66,19 @@ class SharedSessionRunner:
         pass
 
 
+def _second_model(settings: Settings) -> Tuple[Optional[str], str]:
+    """(the second reader's model name, or None where none applies; the main recogniser's name)."""
+    rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
+    return second_model(settings.rec_second_model, settings.ocr_lang, rec_name), rec_name
+
+
 def second_model_folder(settings: Settings) -> Optional[str]:
     """The folder of fast_rec's second reader (REC_SECOND_MODEL), or None where none applies or its
     weights cannot be had. Its ONNX folder is `$MODEL_DIR/<name>/` (`make models`), else PaddleX's
     download of the official ONNX package by name (its cache once downloaded); where neither is there
     (offline, weights provisioned before this reader existed), the log says so and the main recogniser
     reads alone, as before: a deployment that worked keeps working."""
-    rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
-    name = second_model(settings.rec_second_model, settings.ocr_lang, rec_name)
+    name, rec_name = _second_model(settings)
     if name is None:
         return None
     folder = resolve_model_dir(name, "", settings.model_dir, "onnxruntime", "")
@@ -88,7 +94,7 @@ def second_model_folder(settings: Settings) -> Optional[str]:
             "(%s); lines are read by %s alone",
             name,
             name,
-            exc,
+            redaction.redact(str(exc)),  # the hoster's error may quote a proxy URL with its credentials
             rec_name,
         )
         return None
@@ -101,10 +107,7 @@ def settle_second_model(settings: Settings) -> Settings:
     where a server or command starts (gunicorn's master before its workers fork, so every worker
     answers the same model_version; the commands): the download, where one is needed, happens there,
     not within a request; Label Studio waits 100 s for /predict."""
-    rec_name = resolve_model_names(settings.model_variant, settings.ocr_lang).rec
-    if second_model(settings.rec_second_model, settings.ocr_lang, rec_name) is None:
-        return settings
-    if second_model_folder(settings) is not None:
+    if _second_model(settings)[0] is None or second_model_folder(settings) is not None:
         return settings
     return dataclasses.replace(settings, rec_second_model="none")
 

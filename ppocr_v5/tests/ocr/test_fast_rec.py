@@ -194,6 +194,10 @@ def test_settled_settings_say_where_the_second_recogniser_cannot_be_had(caplog, 
     settled = settle_second_model(Settings(model_dir=str(tmp_path)))
     assert settled == Settings(model_dir=str(tmp_path), rec_second_model="none")
     assert "REC_SECOND_MODEL=PP-OCRv6_small_rec" in caplog.text and "no route to host" in caplog.text
+    # the hoster's error goes to the log without the credentials of a proxy it quotes
+    model_hub.offline(monkeypatch, "Unable to connect to proxy http://ops:hunter2@proxy.internal:3128")
+    settle_second_model(Settings(model_dir=str(tmp_path)))
+    assert "proxy.internal:3128" in caplog.text and "hunter2" not in caplog.text
 
 
 @pytest.mark.slow
