@@ -70,7 +70,8 @@ def accuracy_of(rep):
 def turn_groups(pages, page_ids=None):
     """{"upright": ids, "turned": ids} of the pages read, by their index's quarter_turn (public-photo
     has one per page), or None where no page has one: the issue's bound compares the two groups."""
-    read = [p for p in pages if page_ids is None or p["id"] in set(page_ids)]
+    wanted = None if page_ids is None else set(page_ids)
+    read = [p for p in pages if wanted is None or p["id"] in wanted]
     if not any("quarter_turn" in p for p in read):
         return None
     groups = {
